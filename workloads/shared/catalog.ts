@@ -1,0 +1,107 @@
+// The event catalog: what the operator preloads into Redis and what the front door and consumer read.
+// One hash per event (window + products) and one stock hash per product. Preloading is idempotent and
+// never resets the `seckill` (sold) field, so re-applying a running sale cannot resell its stock.
+import type { Redis } from 'ioredis';
+import { keys, MAX_PRODUCT_ID } from './keys.js';
+import type { ScriptedRedis } from './redis/scripts.js';
+
+export interface ProductSpec {
+  id: number;
+  stock: number;
+  perUserLimit: number;
+}
+
+export interface EventSpec {
+  name: string;
+  startMs: number;
+  endMs: number;
+  products: ProductSpec[];
+}
+
+export interface ProductStock {
+  total: number;
+  sold: number;
+}
+
+export class CatalogError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CatalogError';
+  }
+}
+
+/** Validates what comes from outside (Redis, CRD) into an EventSpec, with a clear message. */
+export function parseEventSpec(name: string, fields: Record<string, string>): EventSpec {
+  const startMs = Number(fields.startMs);
+  const endMs = Number(fields.endMs);
+  if (!Number.isSafeInteger(startMs) || !Number.isSafeInteger(endMs) || endMs <= startMs) {
+    throw new CatalogError(`event ${name}: bad window startMs=${fields.startMs} endMs=${fields.endMs}`);
+  }
+  let products: unknown;
+  try {
+    products = JSON.parse(fields.products ?? '');
+  } catch {
+    throw new CatalogError(`event ${name}: products is not JSON`);
+  }
+  if (!Array.isArray(products)) throw new CatalogError(`event ${name}: products is not a list`);
+  return { name, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
+}
+
+function parseProduct(event: string, value: unknown): ProductSpec {
+  const p = (value ?? {}) as Record<string, unknown>;
+  const ok = (n: unknown, min: number, max = MAX_PRODUCT_ID): n is number =>
+    typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
+  if (!ok(p.id, 1) || !ok(p.stock, 0, Number.MAX_SAFE_INTEGER) || !ok(p.perUserLimit, 1)) {
+    throw new CatalogError(`event ${event}: bad product ${JSON.stringify(value)}`);
+  }
+  return { id: p.id, stock: p.stock, perUserLimit: p.perUserLimit };
+}
+
+/**
+ * Writes an event for the front door and consumer, and sets each product's stock total.
+ * The set-stock script never resets `seckill` (units sold) and refuses a total below it.
+ */
+export async function preloadEvent({ redis, run }: ScriptedRedis, spec: EventSpec): Promise<void> {
+  for (const product of spec.products) {
+    try {
+      await run('setStock', [keys.stock(spec.name, product.id)], [product.stock]);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new CatalogError(`event ${spec.name} product ${product.id}: ${reason}`);
+    }
+  }
+  const products = spec.products.map(({ id, stock, perUserLimit }) => ({ id, stock, perUserLimit }));
+  await redis
+    .multi()
+    .hset(keys.event(spec.name), {
+      startMs: String(spec.startMs),
+      endMs: String(spec.endMs),
+      products: JSON.stringify(products),
+    })
+    .sadd(keys.events(), spec.name)
+    .exec();
+}
+
+/** Reads one event, or undefined when the operator has not published it. */
+export async function readEvent(redis: Redis, name: string): Promise<EventSpec | undefined> {
+  const fields = await redis.hgetall(keys.event(name));
+  if (Object.keys(fields).length === 0) return undefined;
+  return parseEventSpec(name, fields);
+}
+
+export async function listEventNames(redis: Redis): Promise<string[]> {
+  return redis.smembers(keys.events());
+}
+
+export async function readStock(redis: Redis, event: string, productId: number): Promise<ProductStock> {
+  const [total, sold] = await redis.hmget(keys.stock(event, productId), 'total', 'seckill');
+  return { total: Number(total ?? 0), sold: Number(sold ?? 0) };
+}
+
+/** Removes everything an event left in Redis (the operator's cleanup policy Delete). */
+export async function deleteEvent(redis: Redis, spec: Pick<EventSpec, 'name' | 'products'>): Promise<void> {
+  for (const p of spec.products) {
+    await redis.del(keys.stock(spec.name, p.id), keys.buyers(spec.name, p.id), keys.claims(spec.name, p.id));
+  }
+  await redis.multi().del(keys.event(spec.name)).srem(keys.events(), spec.name).exec();
+}

@@ -1,0 +1,12 @@
+-- Sets a product's stock total for the operator's preload, atomically with respect to claims.
+-- KEYS[1] stock hash {total, seckill}; ARGV[1] new total.
+-- Creates seckill = 0 only when absent: re-applying a running sale never resets what it sold.
+-- Refuses (error BELOWSOLD) a total below the units already sold.
+local sold = tonumber(redis.call('HGET', KEYS[1], 'seckill') or '0')
+local total = tonumber(ARGV[1])
+if total < sold then
+  return redis.error_reply('BELOWSOLD stock ' .. total .. ' is below the ' .. sold .. ' units already sold')
+end
+redis.call('HSETNX', KEYS[1], 'seckill', 0)
+redis.call('HSET', KEYS[1], 'total', total)
+return sold
