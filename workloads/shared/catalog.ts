@@ -13,6 +13,8 @@ export interface ProductSpec {
 
 export interface EventSpec {
   name: string;
+  /** The Kafka topic purchases of this event go to. */
+  topic: string;
   startMs: number;
   endMs: number;
   products: ProductSpec[];
@@ -44,7 +46,9 @@ export function parseEventSpec(name: string, fields: Record<string, string>): Ev
     throw new CatalogError(`event ${name}: products is not JSON`);
   }
   if (!Array.isArray(products)) throw new CatalogError(`event ${name}: products is not a list`);
-  return { name, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
+  const topic = fields.topic;
+  if (!topic || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new CatalogError(`event ${name}: bad topic ${topic}`);
+  return { name, topic, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
 }
 
 function parseProduct(event: string, value: unknown): ProductSpec {
@@ -74,6 +78,7 @@ export async function preloadEvent({ redis, run }: ScriptedRedis, spec: EventSpe
   await redis
     .multi()
     .hset(keys.event(spec.name), {
+      topic: spec.topic,
       startMs: String(spec.startMs),
       endMs: String(spec.endMs),
       products: JSON.stringify(products),
