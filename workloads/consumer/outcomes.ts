@@ -1,0 +1,40 @@
+// What a stock claim decides for one purchase entry, and how it is written down for the buyer.
+
+/** W won, S sold out, L per-user limit reached. */
+export type Outcome = 'W' | 'S' | 'L';
+
+export interface ClaimResult {
+  outcome: Outcome;
+  /** True when the ticket had been claimed before (a Kafka redelivery): nothing changed this time. */
+  replay: boolean;
+}
+
+export interface ClaimReply {
+  results: ClaimResult[];
+  /** Stock left after the claim. */
+  remaining: number;
+}
+
+/** Parses the claim script's reply { remaining, 'W'|'S'|'L'|'RW'|'RS'|'RL', ... }. */
+export function parseClaimReply(reply: unknown, expected: number): ClaimReply {
+  if (!Array.isArray(reply) || reply.length !== expected + 1) {
+    throw new Error(`claim script returned ${JSON.stringify(reply)?.slice(0, 200)}, expected ${expected} outcomes`);
+  }
+  const [remaining, ...codes] = reply as unknown[];
+  if (typeof remaining !== 'number') throw new Error('claim script returned no remaining count');
+  const results = codes.map((code): ClaimResult => {
+    switch (code) {
+      case 'W':
+      case 'S':
+      case 'L':
+        return { outcome: code, replay: false };
+      case 'RW':
+      case 'RS':
+      case 'RL':
+        return { outcome: code[1] as Outcome, replay: true };
+      default:
+        throw new Error(`claim script returned unknown outcome ${JSON.stringify(code)}`);
+    }
+  });
+  return { results, remaining };
+}
