@@ -22,14 +22,14 @@ npm run -s lint
 
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
-# suite NAME DIR: runs one suite with node's test runner, keeps its pass/fail counts for the summary.
+# suite NAME DIR [CONCURRENCY]: runs the *.test.js files of DIR with node's test runner (helpers that
+# sit beside them are not tests), keeping its pass/fail counts for the summary.
 suite() {
   step "$1 tests"
-  local rc=0
-  if ! compgen -G "$2*.test.js" >/dev/null && [[ -z "$(find "$2" -name '*.test.js' 2>/dev/null | head -1)" ]]; then
-    echo "no $1 tests yet"; return 0
-  fi
-  node --test --test-concurrency="${3:-1}" --test-reporter=spec "$2" 2>&1 | tee -a "$results" || rc=$?
+  local files rc=0
+  mapfile -t files < <(find "$2" -name '*.test.js' | sort)
+  if ((${#files[@]} == 0)); then echo "no $1 tests yet"; return 0; fi
+  node --test --test-concurrency="${3:-1}" --test-reporter=spec "${files[@]}" 2>&1 | tee -a "$results" || rc=$?
   return $rc
 }
 

@@ -31,11 +31,13 @@ KUBECONFIG_ADMIN="$KUBE_DIR/admin.kubeconfig"
 # ---------------------------------------------------------------------------------------------
 
 # _kube_go ARGS...: the go command with caches kept under $SECKILL_CACHE/go (outside the repo, kept
-# between runs). GOTOOLCHAIN=local: a module that needs a newer Go fails loudly instead of
-# silently fetching a toolchain. GOFLAGS is reset so a caller's -mod=vendor etc. cannot leak in.
+# between runs). GOTOOLCHAIN defaults to local: a module that needs a newer Go fails loudly
+# instead of silently fetching a toolchain (export GOTOOLCHAIN=go1.27.3 to allow one).
+# GOFLAGS is reset so a caller's -mod=vendor etc. cannot leak in. CGO off: static binaries, as
+# upstream builds them.
 _kube_go() {
   GOPATH="$SECKILL_CACHE/go" GOMODCACHE="$SECKILL_CACHE/go/pkg/mod" GOCACHE="$SECKILL_CACHE/go/cache" \
-    GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off go "$@"
+    GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off go "$@"
 }
 
 # _kube_built NAME VERSION: true when $SECKILL_BIN/NAME exists and its stamp names VERSION.
@@ -56,10 +58,19 @@ _kube_go_build() {
   log "built $name $version in $((SECONDS - t0))s"
 }
 
-# _kube_tidy NAME DIR: resolves the wrapper module's dependencies (fills go.sum).
+# _kube_tidy NAME DIR: resolves the wrapper module's dependencies (fills go.sum), then marks the
+# wrapper ready, so that a wrapper whose preparation was interrupted is made again next time.
 _kube_tidy() {
   local logf="$SECKILL_RUN/logs/build-$1.log"
   (cd "$2" && _kube_go mod tidy) >>"$logf" 2>&1 || die "go mod tidy for $1 failed (log: $logf)"
+  touch "$2/.ready"
+}
+
+# _kube_wrapper_init DIR MODULE: an empty wrapper module (go commands then run inside it, never
+# in whatever module may enclose $SECKILL_CACHE).
+_kube_wrapper_init() {
+  rm -rf "$1" && mkdir -p "$1"
+  printf 'module %s\n\ngo 1.26.0\n' "$2" > "$1/go.mod"
 }
 
 # _kube_wrapper_kubernetes: wrapper module that builds cmd/kube-apiserver and cmd/kubectl of
@@ -72,8 +83,8 @@ _kube_tidy() {
 _kube_wrapper_kubernetes() {
   local dir="$1" logf="$SECKILL_RUN/logs/build-kube-apiserver.log" gomod staging=() m stubs
   local staging_version="v0.${KUBE_VERSION#v1.}"
-  [[ -f "$dir/go.sum" ]] && return 0
-  mkdir -p "$dir"
+  [[ -f "$dir/.ready" ]] && return 0
+  _kube_wrapper_init "$dir" seckill.local/build/kubernetes
   log "preparing the k8s.io/kubernetes $KUBE_VERSION wrapper module (log: $logf)"
   gomod="$(cd "$dir" && _kube_go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>>"$logf" \
     | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')"
@@ -101,7 +112,7 @@ _kube_wrapper_kubernetes() {
     done
     echo ")"
   } > "$dir/go.mod"
-  [[ -n "$stubs" ]] && log "not served by the proxy, stubbed: $(echo $stubs)"
+  [[ -n "$stubs" ]] && log "not served by the proxy, stubbed: $(paste -sd' ' <<<"$stubs")"
   # Blank imports of the commands so that `go mod tidy` keeps what they need (the usual tools.go).
   printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' \
     > "$dir/tools.go"
@@ -109,7 +120,7 @@ _kube_wrapper_kubernetes() {
 }
 
 # _kube_version_ldflags: what Kubernetes' hack/lib/version.sh stamps, so that `kubectl version`
-# and the apiserver's /version report v1.37.2 instead of v0.0.0-master. Both packages exist:
+# and the apiserver's /version report $KUBE_VERSION instead of v0.0.0-master. Both packages exist:
 # kubectl reads client-go's, the apiserver component-base's.
 _kube_version_ldflags() {
   local minor="${KUBE_VERSION#v1.}" pkg out="" date
@@ -139,9 +150,9 @@ _kube_install_kubernetes() {
 _kube_install_etcd() {
   local dir="$SECKILL_CACHE/build/etcd-$ETCD_VERSION"
   _kube_built etcd "$ETCD_VERSION" && return 0
-  if [[ ! -f "$dir/go.sum" ]]; then
-    mkdir -p "$dir"
-    printf 'module seckill.local/build/etcd\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$dir/go.mod"
+  if [[ ! -f "$dir/.ready" ]]; then
+    _kube_wrapper_init "$dir" seckill.local/build/etcd
+    printf '\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >> "$dir/go.mod"
     printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' \
       > "$dir/main.go"
     _kube_tidy etcd "$dir"
@@ -152,9 +163,9 @@ _kube_install_etcd() {
 _kube_install_helm() {
   local dir="$SECKILL_CACHE/build/helm-$HELM_VERSION" kv kmaj kmin ldflags
   _kube_built helm "$HELM_VERSION" && return 0
-  if [[ ! -f "$dir/go.sum" ]]; then
-    mkdir -p "$dir"
-    printf 'module seckill.local/build/helm\n\ngo 1.26.0\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" > "$dir/go.mod"
+  if [[ ! -f "$dir/.ready" ]]; then
+    _kube_wrapper_init "$dir" seckill.local/build/helm
+    printf '\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" >> "$dir/go.mod"
     printf '//go:build tools\n\npackage tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$dir/tools.go"
     _kube_tidy helm "$dir"
   fi
@@ -163,8 +174,10 @@ _kube_install_helm() {
   kv="$(cd "$dir" && _kube_go list -m -f '{{.Version}}' k8s.io/client-go 2>/dev/null)"
   kmaj=1 kmin="$(cut -d. -f2 <<<"$kv")"
   ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-  [[ -n "$kmin" ]] && ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$kmaj -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kmin" \
-    && ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$kmaj -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kmin"
+  if [[ -n "$kmin" ]]; then
+    ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$kmaj -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kmin"
+    ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$kmaj -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kmin"
+  fi
   _kube_go_build helm "$HELM_VERSION" "$dir" helm.sh/helm/v3/cmd/helm "$ldflags"
 }
 
@@ -264,6 +277,18 @@ _kube_apiserver_ready() {
 
 _kube_kubectl() { "$SECKILL_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
+# _kube_wait NAME STEP LOGFILE TIMEOUT COMMAND...: wait_until COMMAND succeeds, but fail at once
+# (instead of at the timeout) when daemon NAME has exited, e.g. on a bad flag.
+_kube_wait() {
+  local name="$1" step="$2" logf="$3" timeout="$4"; shift 4
+  wait_until "$step" "$logf" "$timeout" _kube_ready_or_exited "$name" "$@"
+  if ! pid_alive "$name"; then
+    log "last lines of $logf:"; tail -n 20 "$logf" >&2 2>/dev/null || true
+    die "$name exited while waiting for: $step (log: $logf)"
+  fi
+}
+_kube_ready_or_exited() { ! pid_alive "$1" || "${@:2}"; }
+
 _kube_start_etcd() {
   local logf="$SECKILL_RUN/logs/etcd.log"
   if pid_alive etcd && _kube_etcd_healthy; then return 0; fi
@@ -285,7 +310,7 @@ _kube_start_etcd() {
     --initial-cluster-state new \
     --unsafe-no-fsync \
     --log-level warn
-  wait_until "etcd health" "$logf" 60 _kube_etcd_healthy
+  _kube_wait etcd "etcd health" "$logf" 60 _kube_etcd_healthy
 }
 
 _kube_start_apiserver() {
@@ -294,11 +319,13 @@ _kube_start_apiserver() {
   pid_alive kube-apiserver && stop_daemon kube-apiserver 30
   port_open "$APISERVER_PORT" && die "port $APISERVER_PORT (APISERVER_PORT) is taken by another process"
   log "starting kube-apiserver on https://$STACK_HOST:$APISERVER_PORT (log: $logf)"
-  # --endpoint-reconciler-type=none: the apiserver would publish its (loopback) address in the
-  #   `kubernetes` Endpoints, which validation rejects, logging an error every 10 s.
+  # --endpoint-reconciler-type=none: the default reconciler publishes the advertise address in
+  #   the `kubernetes` Endpoints, and the apiserver refuses to start with a loopback one ("cannot
+  #   use public IP 127.0.0.1 with endpoint reconciler ... may not be in the loopback range").
   # --disable-admission-plugins=ServiceAccount: that plugin rejects every Pod whose service
-  #   account does not exist, and without kube-controller-manager no namespace ever gets its
-  #   `default` ServiceAccount, so a bare Pod could not be created. Deployments are not affected.
+  #   account does not exist ("error looking up service account default/default"), and without
+  #   kube-controller-manager no namespace ever gets its `default` ServiceAccount, so no bare Pod
+  #   could be created. Deployments, CRs, ServiceAccounts and TokenRequests are not affected.
   # --authorization-mode=RBAC: as in production; the admin cert is in system:masters.
   # --allow-privileged: charts that ask for privileged containers are accepted as on kind/k3s.
   start_daemon kube-apiserver "$logf" "$SECKILL_BIN/kube-apiserver" \
@@ -318,12 +345,13 @@ _kube_start_apiserver() {
     --disable-admission-plugins ServiceAccount \
     --allow-privileged=true \
     --profiling=false
-  wait_until "kube-apiserver /readyz" "$logf" 120 _kube_apiserver_ready
+  _kube_wait kube-apiserver "kube-apiserver /readyz" "$logf" 120 _kube_apiserver_ready
   # /readyz can answer before the bootstrap controller has created the system namespaces.
-  wait_until "namespace default" "$logf" 30 _kube_kubectl get namespace default
+  _kube_wait kube-apiserver "namespace default" "$logf" 30 _kube_kubectl get namespace default
 }
 
 # kube_start: etcd, then kube-apiserver once etcd is healthy; returns when kubectl works.
+# Builds the binaries first if they are missing (kube_install is a no-op once they are).
 kube_start() {
   kube_install
   mkdir -p "$KUBE_DIR" "$SECKILL_RUN/logs" && chmod 700 "$KUBE_DIR"
@@ -333,7 +361,8 @@ kube_start() {
   _kube_start_apiserver
 }
 
-# kube_stop: apiserver first (it flushes to etcd on the way down), then etcd. Data is kept.
+# kube_stop: apiserver first (so it does not spin on a vanished etcd while draining), then etcd.
+# Data and PKI are kept.
 kube_stop() {
   stop_daemon kube-apiserver 30
   stop_daemon etcd 20

@@ -1,6 +1,9 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../log.js';
 
+// Every producer of ours picks its partitioner explicitly; the v2 default-partitioner notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
 /** A kafkajs client whose own logs go through our structured logger. */
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
   const kafkaLog = log.child({ component: 'kafkajs' });

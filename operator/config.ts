@@ -1,0 +1,104 @@
+// The operator's settings, from environment variables, validated at start (every bad value at once).
+import { hostname } from 'node:os';
+import { ConfigError, EnvReader } from '../workloads/shared/config.js';
+import type { ConsumerResources } from './resources/consumer-deployment.js';
+
+export interface OperatorConfig {
+  /** Path of a kubeconfig; empty means in-cluster (service account). */
+  kubeconfig: string;
+  kafkaBrokers: string[];
+  redisUrl: string;
+  /** Only this namespace is watched; empty means all namespaces. */
+  watchNamespace: string;
+  /** Namespace of the leader-election Lease. */
+  podNamespace: string;
+  consumerImage: string;
+  consumerImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  consumerResources: ConsumerResources;
+  httpPort: number;
+  maxConcurrentReconciles: number;
+  leaderElection: {
+    enabled: boolean;
+    leaseName: string;
+    identity: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+  /** Status refresh while a sale is Active or Ended. */
+  activeRefreshMs: number;
+  /** Status refresh while Scheduled or Completed. */
+  idleRefreshMs: number;
+  queue: { baseDelayMs: number; maxDelayMs: number; qps: number; burst: number };
+  informer: { watchTimeoutSeconds: number; staleAfterMs: number };
+  shutdownGraceMs: number;
+}
+
+export function readOperatorConfig(env: Record<string, string | undefined> = process.env): OperatorConfig {
+  const r = new EnvReader(env);
+  const cfg: OperatorConfig = {
+    kubeconfig: r.string('KUBECONFIG', ''),
+    kafkaBrokers: r.list('KAFKA_BROKERS'),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    watchNamespace: r.string('WATCH_NAMESPACE', ''),
+    podNamespace: r.string('POD_NAMESPACE', 'default'),
+    consumerImage: r.string('CONSUMER_IMAGE', 'seckill/consumer:latest'),
+    consumerImagePullPolicy: r.oneOf(
+      'CONSUMER_IMAGE_PULL_POLICY',
+      ['Always', 'IfNotPresent', 'Never'],
+      'IfNotPresent',
+    ),
+    consumerResources: {
+      cpuRequest: r.string('CONSUMER_CPU_REQUEST', '250m'),
+      memoryRequest: r.string('CONSUMER_MEMORY_REQUEST', '256Mi'),
+      memoryLimit: r.string('CONSUMER_MEMORY_LIMIT', '512Mi'),
+    },
+    httpPort: r.int('HTTP_PORT', 9101, 0, 65535),
+    maxConcurrentReconciles: r.int('MAX_CONCURRENT_RECONCILES', 4, 1, 64),
+    leaderElection: {
+      enabled: r.oneOf('LEADER_ELECT', ['true', 'false'], 'true') === 'true',
+      leaseName: r.string('LEADER_ELECTION_LEASE_NAME', 'seckill-operator'),
+      identity: r.string('LEADER_ELECTION_IDENTITY', `${hostname()}_${process.pid}`),
+      leaseDurationMs: r.int('LEADER_ELECTION_LEASE_DURATION_SECONDS', 15, 2, 3600) * 1000,
+      renewDeadlineMs: r.int('LEADER_ELECTION_RENEW_DEADLINE_SECONDS', 10, 1, 3600) * 1000,
+      retryPeriodMs: r.int('LEADER_ELECTION_RETRY_PERIOD_SECONDS', 2, 1, 3600) * 1000,
+    },
+    activeRefreshMs: r.int('STATUS_REFRESH_ACTIVE_MS', 5000, 100, 3_600_000),
+    idleRefreshMs: r.int('STATUS_REFRESH_IDLE_MS', 30_000, 100, 86_400_000),
+    queue: {
+      baseDelayMs: r.int('RETRY_BASE_DELAY_MS', 200, 1, 3_600_000),
+      maxDelayMs: r.int('RETRY_MAX_DELAY_MS', 60_000, 1, 3_600_000),
+      qps: r.int('RECONCILE_QPS', 10, 1, 10_000),
+      burst: r.int('RECONCILE_BURST', 100, 1, 100_000),
+    },
+    informer: {
+      watchTimeoutSeconds: r.int('WATCH_TIMEOUT_SECONDS', 60, 5, 3600),
+      staleAfterMs: r.int('INFORMER_STALE_SECONDS', 180, 10, 86_400) * 1000,
+    },
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, 1000, 600_000),
+  };
+  const cpuLimit = env.CONSUMER_CPU_LIMIT?.trim();
+  if (cpuLimit) cfg.consumerResources.cpuLimit = cpuLimit;
+  const le = cfg.leaderElection;
+  const problems: string[] = [];
+  if (le.renewDeadlineMs >= le.leaseDurationMs) {
+    problems.push(
+      'LEADER_ELECTION_RENEW_DEADLINE_SECONDS must be less than LEADER_ELECTION_LEASE_DURATION_SECONDS',
+    );
+  }
+  if (le.retryPeriodMs >= le.renewDeadlineMs) {
+    problems.push(
+      'LEADER_ELECTION_RETRY_PERIOD_SECONDS must be less than LEADER_ELECTION_RENEW_DEADLINE_SECONDS',
+    );
+  }
+  if (cfg.queue.baseDelayMs > cfg.queue.maxDelayMs)
+    problems.push('RETRY_BASE_DELAY_MS must be <= RETRY_MAX_DELAY_MS');
+  try {
+    r.done();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.unshift(...err.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return cfg;
+}

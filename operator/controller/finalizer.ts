@@ -1,0 +1,120 @@
+// The finalizer seckill.io/cleanup: added on the first reconcile, so a deleted event stays until the
+// operator has cleaned up after it according to spec.cleanupPolicy:
+//   Delete  the consumer Deployment goes first (its pods must leave the group), then every Redis key of
+//           the event (catalog.deleteEvent), the topic and its dead-letter topic, and the consumer group.
+//   Retain  the sale's record stays (stock hashes with total and sold, buyers, claims; the topic; the
+//           group) but the event is withdrawn from the front door's catalog, so buyers get 404 instead of
+//           buying from a sale that no longer exists. The Deployment is deleted by the garbage collector
+//           through its owner reference.
+// Cleanup failures (Redis or Kafka down, group still has members) are retried with backoff; the object
+// stays Terminating meanwhile. To give up on cleanup, remove the finalizer by hand.
+import {
+  ApiException,
+  PatchStrategy,
+  setHeaderOptions,
+  type AppsV1Api,
+  type CustomObjectsApi,
+} from '@kubernetes/client-node';
+import type { ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
+import { consumerGroup, purchaseTopic } from '../../workloads/shared/kafka/topics.js';
+import { FINALIZER, GROUP, PLURAL, VERSION, type SeckillEvent } from '../api/types.js';
+import { consumerDeploymentName } from '../resources/consumer-deployment.js';
+import { deleteStock, withdrawEvent } from '../resources/stock.js';
+import { deleteTopicAndGroup, type TopicAdmin } from '../resources/topic.js';
+
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export const hasFinalizer = (obj: SeckillEvent): boolean =>
+  (obj.metadata?.finalizers ?? []).includes(FINALIZER);
+
+/** Adds the finalizer (optimistic concurrency on resourceVersion: a conflict is retried by the queue). */
+export async function addFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
+  const md = obj.metadata ?? {};
+  await custom.patchNamespacedCustomObject(
+    {
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: md.namespace ?? 'default',
+      name: md.name ?? '',
+      body: {
+        metadata: { finalizers: [...(md.finalizers ?? []), FINALIZER], resourceVersion: md.resourceVersion },
+      },
+    },
+    merge,
+  );
+}
+
+export async function removeFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
+  const md = obj.metadata ?? {};
+  try {
+    await custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: md.namespace ?? 'default',
+        name: md.name ?? '',
+        body: {
+          metadata: {
+            finalizers: (md.finalizers ?? []).filter((f) => f !== FINALIZER),
+            resourceVersion: md.resourceVersion,
+          },
+        },
+      },
+      merge,
+    );
+  } catch (err) {
+    if (!(err instanceof ApiException && err.code === 404)) throw err;
+  }
+}
+
+/** What cleanup needs, read leniently from a possibly invalid spec (an invalid event is still deletable). */
+export function cleanupTarget(obj: SeckillEvent): { name: string; topic: string; productIds: number[] } {
+  const name = obj.metadata?.name ?? '';
+  const spec: unknown = obj.spec;
+  const s = (typeof spec === 'object' && spec !== null ? spec : {}) as {
+    products?: unknown;
+    kafka?: { topic?: unknown };
+  };
+  const productIds = Array.isArray(s.products)
+    ? s.products
+        .map((p: unknown) => (typeof p === 'object' && p !== null ? (p as { id?: unknown }).id : undefined))
+        .filter((id): id is number => typeof id === 'number' && Number.isSafeInteger(id) && id > 0)
+    : [];
+  const topic = typeof s.kafka?.topic === 'string' && s.kafka.topic ? s.kafka.topic : purchaseTopic(name);
+  return { name, topic, productIds };
+}
+
+export interface CleanupDeps {
+  apps: AppsV1Api;
+  redis: ScriptedRedis;
+  kafka: TopicAdmin;
+}
+
+/** Runs the cleanup policy; returns a one-line summary for the Event. Idempotent. */
+export async function cleanup(deps: CleanupDeps, obj: SeckillEvent): Promise<string> {
+  const { name, topic, productIds } = cleanupTarget(obj);
+  const namespace = obj.metadata?.namespace ?? 'default';
+  const policy = obj.spec?.cleanupPolicy === 'Delete' ? 'Delete' : 'Retain';
+  if (policy === 'Retain') {
+    await withdrawEvent(deps.redis.redis, name);
+    return `cleanupPolicy Retain: withdrew ${name} from the front door; kept stock, topic ${topic} and the consumer group`;
+  }
+  try {
+    await deps.apps.deleteNamespacedDeployment({
+      name: consumerDeploymentName(name),
+      namespace,
+      propagationPolicy: 'Background',
+    });
+  } catch (err) {
+    if (!(err instanceof ApiException && err.code === 404)) throw err;
+  }
+  await deleteStock(deps.redis.redis, {
+    name,
+    products: productIds.map((id) => ({ id, stock: 0, perUserLimit: 1 })),
+  });
+  const group = consumerGroup(name);
+  await deleteTopicAndGroup(deps.kafka, topic, group);
+  return `cleanupPolicy Delete: removed the consumer Deployment, Redis keys of ${productIds.length} products, topic ${topic} and group ${group}`;
+}

@@ -1,0 +1,136 @@
+// The operator's Prometheus metrics (prefix seckill_operator_), on its own registry.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createRegistry } from '../workloads/shared/metrics.js';
+import type { WorkQueueHooks } from './controller/workqueue.js';
+
+export interface OperatorMetrics {
+  registry: Registry;
+  reconcileTotal: Counter<'result'>;
+  reconcileDuration: Histogram<'result'>;
+  queueDepth: Gauge;
+  queueAdds: Counter;
+  queueRetries: Counter;
+  leader: Gauge;
+  informerRestarts: Counter<'resource' | 'reason'>;
+  eventStock: Gauge<'namespace' | 'event'>;
+  eventSold: Gauge<'namespace' | 'event'>;
+  eventLag: Gauge<'namespace' | 'event'>;
+  eventPartitions: Gauge<'namespace' | 'event'>;
+  eventDesiredReplicas: Gauge<'namespace' | 'event'>;
+  eventReadyReplicas: Gauge<'namespace' | 'event'>;
+  eventPhase: Gauge<'namespace' | 'event' | 'phase'>;
+}
+
+export function createOperatorMetrics(registry: Registry = createRegistry('operator')): OperatorMetrics {
+  const registers = [registry];
+  const perEvent = ['namespace', 'event'] as const;
+  return {
+    registry,
+    reconcileTotal: new Counter({
+      name: 'seckill_operator_reconcile_total',
+      help: 'Reconciles by result (success, requeue, error).',
+      labelNames: ['result'],
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'seckill_operator_reconcile_duration_seconds',
+      help: 'Duration of one reconcile.',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: 'seckill_operator_workqueue_depth',
+      help: 'Keys waiting in the work queue.',
+      registers,
+    }),
+    queueAdds: new Counter({
+      name: 'seckill_operator_workqueue_adds_total',
+      help: 'Adds to the work queue.',
+      registers,
+    }),
+    queueRetries: new Counter({
+      name: 'seckill_operator_workqueue_retries_total',
+      help: 'Rate-limited re-adds after a failed reconcile.',
+      registers,
+    }),
+    leader: new Gauge({
+      name: 'seckill_operator_leader',
+      help: '1 while this process holds the leader lease.',
+      registers,
+    }),
+    informerRestarts: new Counter({
+      name: 'seckill_operator_informer_restarts_total',
+      help: 'Informer restarts with a relist, by resource and reason (error, stale).',
+      labelNames: ['resource', 'reason'],
+      registers,
+    }),
+    eventStock: new Gauge({
+      name: 'seckill_operator_event_stock',
+      help: 'Stock total of an event (sum over products).',
+      labelNames: perEvent,
+      registers,
+    }),
+    eventSold: new Gauge({
+      name: 'seckill_operator_event_sold',
+      help: 'Units sold of an event (from Redis).',
+      labelNames: perEvent,
+      registers,
+    }),
+    eventLag: new Gauge({
+      name: 'seckill_operator_event_lag',
+      help: 'Consumer group lag of an event (messages).',
+      labelNames: perEvent,
+      registers,
+    }),
+    eventPartitions: new Gauge({
+      name: 'seckill_operator_event_partitions',
+      help: 'Partitions of the event topic.',
+      labelNames: perEvent,
+      registers,
+    }),
+    eventDesiredReplicas: new Gauge({
+      name: 'seckill_operator_event_desired_replicas',
+      help: 'Consumer replicas the operator asks for.',
+      labelNames: perEvent,
+      registers,
+    }),
+    eventReadyReplicas: new Gauge({
+      name: 'seckill_operator_event_ready_replicas',
+      help: 'Ready consumer replicas.',
+      labelNames: perEvent,
+      registers,
+    }),
+    eventPhase: new Gauge({
+      name: 'seckill_operator_event_phase',
+      help: '1 for the phase an event is in.',
+      labelNames: ['namespace', 'event', 'phase'],
+      registers,
+    }),
+  };
+}
+
+export function queueHooks(m: OperatorMetrics): WorkQueueHooks {
+  return {
+    onAdd: () => m.queueAdds.inc(),
+    onDepth: (depth) => m.queueDepth.set(depth),
+    onRetry: () => m.queueRetries.inc(),
+  };
+}
+
+/** Drops the per-event series of a deleted event. */
+export function forgetEvent(m: OperatorMetrics, namespace: string, event: string): void {
+  const labels = { namespace, event };
+  for (const g of [
+    m.eventStock,
+    m.eventSold,
+    m.eventLag,
+    m.eventPartitions,
+    m.eventDesiredReplicas,
+    m.eventReadyReplicas,
+  ]) {
+    g.remove(labels);
+  }
+  for (const phase of ['Pending', 'Scheduled', 'Active', 'Ended', 'Completed', 'Failed'])
+    m.eventPhase.remove({ ...labels, phase });
+}

@@ -1,0 +1,245 @@
+// Shared by the operator's integration tests: Kubernetes clients for the local stack, the CRD install,
+// SeckillEvent builders and bounded waits.
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import type { Admin } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { GROUP, PLURAL, VERSION, type SeckillEvent } from '../../operator/api/types.js';
+import { readOperatorConfig, type OperatorConfig } from '../../operator/config.js';
+import { Controller } from '../../operator/controller/controller.js';
+import { EventRecorder } from '../../operator/controller/events.js';
+import { Reconciler } from '../../operator/controller/reconciler.js';
+import { createOperatorMetrics, type OperatorMetrics } from '../../operator/metrics.js';
+import { createKafka } from '../../workloads/shared/kafka/client.js';
+import { createLogger, type LogLevel } from '../../workloads/shared/log.js';
+import { createRedis } from '../../workloads/shared/redis/client.js';
+import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
+import { stackEnv } from './stack-env.js';
+
+export const NAMESPACE = 'default';
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+export function kubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(stackEnv.kubeconfig());
+  return kc;
+}
+
+/** Repo root, from dist/test/helpers/ or test/helpers/. */
+export function repoFile(rel: string): string {
+  const here = new URL('.', import.meta.url).pathname;
+  const root = here.includes('/dist/')
+    ? new URL('../../../', import.meta.url)
+    : new URL('../../', import.meta.url);
+  return new URL(rel, root).pathname;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastErr instanceof Error ? `: last error ${lastErr.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Installs (or updates) crds/seckillevent.yaml and waits until it is Established. */
+export async function installCrd(kc: k8s.KubeConfig): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(
+    readFileSync(repoFile('crds/seckillevent.yaml'), 'utf8'),
+  );
+  try {
+    const existing = await ext.readCustomResourceDefinition({ name: CRD_NAME });
+    crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion };
+    await ext.replaceCustomResourceDefinition({ name: CRD_NAME, body: crd });
+  } catch (err) {
+    if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+    await ext.createCustomResourceDefinition({ body: crd });
+  }
+  await waitFor('the SeckillEvent CRD to be established', async () => {
+    const got = await ext.readCustomResourceDefinition({ name: CRD_NAME });
+    return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+      ? true
+      : undefined;
+  });
+  // A freshly (re)installed schema takes a moment to be served: wait until a dry-run create is validated.
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  await waitFor('the SeckillEvent schema to be served', async () => {
+    const body = eventBody('crd-probe', { products: [{ id: 1, stock: -1 }] });
+    try {
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: NAMESPACE,
+        plural: PLURAL,
+        body,
+        dryRun: 'All',
+      });
+      return undefined;
+    } catch (err) {
+      return err instanceof k8s.ApiException && err.code === 422 ? true : undefined;
+    }
+  });
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A valid SeckillEvent body (start in 1 h, end in 2 h), with `spec` fields overridden. */
+export function eventBody(
+  name: string,
+  spec: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): SeckillEvent {
+  const now = Date.now();
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'SeckillEvent',
+    metadata: { name, namespace: NAMESPACE },
+    spec: {
+      products: [
+        { id: 1, stock: 1000, perUserLimit: 1 },
+        { id: 2, stock: 1000, perUserLimit: 1 },
+      ],
+      startTime: iso(now + 3_600_000),
+      endTime: iso(now + 7_200_000),
+      kafka: { partitions: 2 },
+      connection: { secretName: 'seckill-connection' },
+      ...spec,
+    },
+    ...extra,
+  };
+}
+
+export function seckillApi(kc: k8s.KubeConfig): {
+  create(body: SeckillEvent, opts?: { dryRun?: boolean; strict?: boolean }): Promise<SeckillEvent>;
+  get(name: string): Promise<SeckillEvent>;
+  patch(name: string, body: object): Promise<SeckillEvent>;
+  patchStatus(name: string, body: object): Promise<SeckillEvent>;
+  remove(name: string): Promise<void>;
+  /** Removes finalizers and deletes: test cleanup that never waits for an operator. */
+  purge(name: string): Promise<void>;
+} {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const base = { group: GROUP, version: VERSION, namespace: NAMESPACE, plural: PLURAL };
+  const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+  const notFound = (err: unknown): boolean => err instanceof k8s.ApiException && err.code === 404;
+  return {
+    create: async (body, opts = {}) =>
+      (await custom.createNamespacedCustomObject({
+        ...base,
+        body,
+        ...(opts.dryRun ? { dryRun: 'All' } : {}),
+        fieldValidation: opts.strict === false ? 'Ignore' : 'Strict',
+      })) as SeckillEvent,
+    get: async (name) => (await custom.getNamespacedCustomObject({ ...base, name })) as SeckillEvent,
+    patch: async (name, body) =>
+      (await custom.patchNamespacedCustomObject({ ...base, name, body }, merge)) as SeckillEvent,
+    patchStatus: async (name, body) =>
+      (await custom.patchNamespacedCustomObjectStatus({ ...base, name, body }, merge)) as SeckillEvent,
+    remove: async (name) => {
+      await custom.deleteNamespacedCustomObject({ ...base, name }).catch((err: unknown) => {
+        if (!notFound(err)) throw err;
+      });
+    },
+    purge: async (name) => {
+      await custom
+        .patchNamespacedCustomObject({ ...base, name, body: { metadata: { finalizers: null } } }, merge)
+        .catch((err: unknown) => {
+          if (!notFound(err)) throw err;
+        });
+      await custom.deleteNamespacedCustomObject({ ...base, name }).catch((err: unknown) => {
+        if (!notFound(err)) throw err;
+      });
+    },
+  };
+}
+
+/** The API server's message of a rejected request (the Status body), for assertions. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof k8s.ApiException) {
+    const body: unknown = err.body;
+    if (typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as { message?: unknown };
+        if (typeof parsed.message === 'string') return parsed.message;
+      } catch {
+        return body;
+      }
+      return body;
+    }
+    return err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The operator's controller, in-process, against the local stack (no leader election). */
+export interface InProcessOperator {
+  controller: Controller;
+  admin: Admin;
+  redis: ScriptedRedis;
+  metrics: OperatorMetrics;
+  stop(): Promise<void>;
+}
+
+export async function startOperator(
+  kc: k8s.KubeConfig,
+  overrides: Partial<OperatorConfig> = {},
+): Promise<InProcessOperator> {
+  const log = createLogger(
+    { component: 'operator-test' },
+    (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'warn',
+  );
+  const config = readOperatorConfig({
+    KAFKA_BROKERS: stackEnv.kafkaBrokers().join(','),
+    REDIS_URL: stackEnv.redisUrl(),
+    WATCH_NAMESPACE: NAMESPACE,
+    STATUS_REFRESH_ACTIVE_MS: '500',
+    STATUS_REFRESH_IDLE_MS: '2000',
+    RETRY_BASE_DELAY_MS: '100',
+    RETRY_MAX_DELAY_MS: '2000',
+  });
+  const cfg: OperatorConfig = { ...config, ...overrides };
+  const metrics = createOperatorMetrics(new Registry());
+  const redisClient = createRedis(cfg.redisUrl, 'operator-test');
+  const redis = withScripts(redisClient);
+  const admin = createKafka(cfg.kafkaBrokers, 'operator-test', log).admin();
+  await admin.connect();
+  const reconciler = new Reconciler({
+    custom: kc.makeApiClient(k8s.CustomObjectsApi),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    redis,
+    kafka: admin,
+    recorder: new EventRecorder(kc.makeApiClient(k8s.CoreV1Api), 'seckill-operator', 'test', log),
+    metrics,
+    log,
+    config: cfg,
+  });
+  const controller = new Controller({ kc, reconciler, metrics, log, config: cfg });
+  await controller.start();
+  return {
+    controller,
+    admin,
+    redis,
+    metrics,
+    stop: async () => {
+      await controller.stop();
+      await admin.disconnect();
+      redisClient.disconnect();
+    },
+  };
+}

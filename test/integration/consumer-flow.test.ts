@@ -1,0 +1,179 @@
+// The consumer in-process against real Kafka, Redis and MariaDB: batches in, orders out, exactly once.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ulid } from 'ulid';
+import { readConsumerConfig } from '../../workloads/consumer/config.js';
+import { createConsumerApp, type ConsumerApp } from '../../workloads/consumer/consumer-app.js';
+import { EnvReader } from '../../workloads/shared/config.js';
+import { createKafka } from '../../workloads/shared/kafka/client.js';
+import { encodeBatch, messageKey, type PurchaseEntry } from '../../workloads/shared/kafka/codec.js';
+import { consumerGroup, deadLetterTopic } from '../../workloads/shared/kafka/topics.js';
+import { keys } from '../../workloads/shared/keys.js';
+import { createLogger } from '../../workloads/shared/log.js';
+import { migrate } from '../../workloads/shared/mysql/migrations.js';
+import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
+import { createRedis } from '../../workloads/shared/redis/client.js';
+import { reconcile } from '../../workloads/consumer/reconcile.js';
+import { createSale, readLedger, waitFor } from '../helpers/sale.js';
+import { stackEnv } from '../helpers/stack-env.js';
+
+const log = createLogger({ test: 'consumer-flow' }, 'warn');
+const redis = createRedis(stackEnv.redisUrl(), 'test-consumer');
+const pool = createMysqlPool(stackEnv.mysqlUrl());
+const kafka = createKafka(stackEnv.kafkaBrokers(), 'test-consumer', log);
+const admin = kafka.admin();
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+
+before(async () => {
+  await migrate(pool);
+  await Promise.all([admin.connect(), producer.connect()]);
+});
+after(async () => {
+  await Promise.allSettled([admin.disconnect(), producer.disconnect(), redis.quit(), pool.end()]);
+});
+
+function consumerFor(event: string, extra: Record<string, string> = {}): ConsumerApp {
+  const config = readConsumerConfig(
+    new EnvReader({
+      SECKILL_EVENT: event,
+      KAFKA_BROKERS: stackEnv.kafkaBrokers().join(','),
+      REDIS_URL: stackEnv.redisUrl(),
+      MYSQL_URL: stackEnv.mysqlUrl(),
+      HTTP_PORT: '0',
+      CONSUMER_SHARDS: '4',
+      ...extra,
+    }),
+  );
+  return createConsumerApp(config, log);
+}
+
+const entries = (n: number, firstUser: number): PurchaseEntry[] =>
+  Array.from({ length: n }, (_, i) => ({ ticket: ulid(), userId: firstUser + i, acceptedAt: Date.now() }));
+
+async function send(topic: string, event: string, productId: number, batch: PurchaseEntry[]): Promise<void> {
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: [{ key: messageKey(productId), value: encodeBatch({ event, productId, entries: batch }) }],
+  });
+}
+
+async function committedEverything(topic: string, event: string): Promise<true | undefined> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [committed] = await admin.fetchOffsets({ groupId: consumerGroup(event), topics: [topic] });
+  // A partition never committed reports -1: its lag is its whole log.
+  const lag = ends.map((end) => {
+    const at = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+    return Number(end.offset) - Math.max(0, at);
+  });
+  const done = lag.every((l) => l === 0);
+  return done ? true : undefined;
+}
+
+test('batches become orders exactly once; redeliveries, sold-out and poison messages included', async () => {
+  const products = [
+    { id: 1, stock: 50, perUserLimit: 1 },
+    { id: 2, stock: 10, perUserLimit: 2 },
+  ];
+  const sale = await createSale(redis, admin, products, { partitions: 3 });
+  const app = consumerFor(sale.name);
+  await app.start();
+  try {
+    const sent: PurchaseEntry[] = [];
+    for (let i = 0; i < 8; i++) {
+      const batch = entries(20, 1000 + i * 20);
+      sent.push(...batch);
+      await send(sale.topic, sale.name, i % 2 === 0 ? 1 : 2, batch);
+    }
+    // A redelivery: the same tickets again. And a poison message, and an unknown product.
+    await send(sale.topic, sale.name, 1, sent.slice(0, 20));
+    await producer.send({ topic: sale.topic, messages: [{ key: '1', value: '{"v":99}' }] });
+    await send(sale.topic, sale.name, 999, entries(1, 5));
+
+    await waitFor('every offset to be committed', () => committedEverything(sale.topic, sale.name));
+
+    for (const p of products) {
+      const ledger = await readLedger(redis, pool, sale.name, p);
+      assert.equal(ledger.orders, p.stock, `product ${p.id} sells its whole stock`);
+      assert.equal(ledger.mysqlSold, ledger.orders);
+      assert.equal(ledger.redisSold, ledger.orders);
+      assert.equal(ledger.duplicateTickets, 0);
+      assert.equal(ledger.buyersOverLimit, 0);
+    }
+    const results = await redis.mget(sent.map((e) => keys.result(e.ticket)));
+    assert.ok(results.every((r) => r === 'W' || r === 'S'), 'every ticket has a result');
+    assert.equal(results.filter((r) => r === 'W').length, 60);
+
+    const report = await reconcile(redis, pool, sale.name);
+    assert.equal(report.consistent, true);
+
+    const dlq = deadLetterTopic(sale.topic);
+    const reasons = await readHeaders(dlq, 2);
+    assert.deepEqual(reasons.sort(), ['unknown product 999 in event ' + sale.name, 'unknown schema version 99'].sort());
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a consumer stopped mid-sale and a new one started sell nothing twice', async () => {
+  const product = { id: 3, stock: 300, perUserLimit: 1 };
+  const sale = await createSale(redis, admin, [product], { partitions: 2 });
+  for (let i = 0; i < 20; i++) await send(sale.topic, sale.name, 3, entries(25, 50_000 + i * 25));
+  const first = consumerFor(sale.name, { CLAIM_MAX_ENTRIES: '25' });
+  await first.start();
+  await waitFor('some orders', async () => ((await readLedger(redis, pool, sale.name, product)).orders > 0 ? true : undefined));
+  await first.stop();
+  const second = consumerFor(sale.name);
+  await second.start();
+  try {
+    await waitFor('every offset to be committed', () => committedEverything(sale.topic, sale.name));
+    const ledger = await readLedger(redis, pool, sale.name, product);
+    assert.deepEqual(
+      [ledger.orders, ledger.mysqlSold, ledger.redisSold, ledger.duplicateTickets],
+      [300, 300, 300, 0],
+    );
+  } finally {
+    await second.stop();
+  }
+});
+
+test('reconciliation finds drift and repairs it to the order count', async () => {
+  const product = { id: 4, stock: 5, perUserLimit: 1 };
+  const sale = await createSale(redis, admin, [product]);
+  const app = consumerFor(sale.name);
+  await app.start();
+  await send(sale.topic, sale.name, 4, entries(3, 1));
+  await waitFor('every offset to be committed', () => committedEverything(sale.topic, sale.name));
+  await app.stop();
+
+  await redis.hset(keys.stock(sale.name, 4), 'seckill', 1); // Redis forgot two claims
+  await pool.query('UPDATE product_stock SET sold = 2 WHERE event = ? AND product_id = 4', [sale.name]);
+  const drift = await reconcile(redis, pool, sale.name);
+  assert.equal(drift.consistent, false);
+  const repaired = await reconcile(redis, pool, sale.name, { repair: true });
+  assert.equal(repaired.products[0]?.repaired.length, 2);
+  const ledger = await readLedger(redis, pool, sale.name, product);
+  assert.deepEqual([ledger.redisSold, ledger.mysqlSold, ledger.orders], [3, 3, 3]);
+});
+
+async function readHeaders(topic: string, count: number): Promise<string[]> {
+  const consumer = kafka.consumer({ groupId: `${topic}-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const reasons: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${reasons.length} dead letters in 30 s`)), 30_000);
+    void consumer.run({
+      eachMessage: ({ message }) => {
+        reasons.push(String(message.headers?.['x-dead-letter-reason']));
+        if (reasons.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return reasons;
+}

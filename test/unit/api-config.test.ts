@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, EnvReader } from '../../workloads/shared/config.js';
+import { readApiConfig } from '../../workloads/api/config.js';
+
+const base = { KAFKA_BROKERS: '127.0.0.1:19092', REDIS_URL: 'redis://127.0.0.1:16379' };
+
+test('config: defaults are real and documented', () => {
+  const c = readApiConfig(new EnvReader(base));
+  assert.deepEqual(c.kafkaBrokers, ['127.0.0.1:19092']);
+  assert.equal(c.httpPort, 8080);
+  assert.deepEqual(c.batch, { size: 100, intervalMs: 5, workers: 8, buffer: 10_000 });
+  assert.equal(c.throttleMs, 0);
+  assert.equal(c.producerMode, 'batched');
+  assert.equal(c.kafkaIdempotent, true);
+});
+
+test('config: every bad variable is reported at once, by name', () => {
+  assert.throws(
+    () =>
+      readApiConfig(
+        new EnvReader({
+          REDIS_URL: 'http://x',
+          HTTP_PORT: '70000',
+          BATCH_SIZE: 'abc',
+          PRODUCER_MODE: 'fast',
+          KAFKA_IDEMPOTENT: 'yes',
+          THROTTLE_MS: '-1',
+        }),
+      ),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const name of [
+        'KAFKA_BROKERS',
+        'REDIS_URL',
+        'HTTP_PORT',
+        'BATCH_SIZE',
+        'PRODUCER_MODE',
+        'KAFKA_IDEMPOTENT',
+        'THROTTLE_MS',
+      ]) {
+        assert.match(text, new RegExp(name));
+      }
+      return true;
+    },
+  );
+});
+
+test('config: cross-variable checks (buffer >= size, brokers are host:port)', () => {
+  assert.throws(
+    () => readApiConfig(new EnvReader({ ...base, BATCH_SIZE: '100', BATCH_BUFFER: '10' })),
+    /BATCH_BUFFER \(10\) must be >= BATCH_SIZE \(100\)/,
+  );
+  assert.throws(() => readApiConfig(new EnvReader({ ...base, KAFKA_BROKERS: 'kafka' })), /host:port/);
+});

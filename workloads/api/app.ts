@@ -1,0 +1,179 @@
+// The front door, assembled: connections, catalog cache, sink (Batcher + Kafka), HTTP server, readiness
+// and graceful stop. main.ts runs it from the environment; integration tests run it in-process.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { monotonicFactory } from 'ulid';
+import { createKafka } from '../shared/kafka/client.js';
+import { createLogger, type Logger } from '../shared/log.js';
+import { sleep } from '../shared/lifecycle.js';
+import { createRegistry } from '../shared/metrics.js';
+import { createRedis } from '../shared/redis/client.js';
+import { createBatcherMetrics } from './batcher-metrics.js';
+import { CatalogCache } from './catalog-cache.js';
+import type { ApiConfig } from './config.js';
+import { createApiMetrics } from './metrics.js';
+import { PurchaseService, TicketService } from './purchase.js';
+import {
+  createBatchedSink,
+  createKafkaSend,
+  createPerRequestSink,
+  type PurchaseSink,
+} from './purchase-producer.js';
+import { createApiServer } from './server.js';
+import { LimitGuard, UserThrottle } from './throttle.js';
+
+export interface ApiDeps {
+  /** A kafkajs client; default: createKafka(config.kafkaBrokers). Tests pass one with a socketFactory. */
+  kafka?: Kafka;
+  log?: Logger;
+  registry?: Registry;
+}
+
+/** Retries of one produce: short and bounded, the buyer is waiting (then 503). */
+const produceRetry = (retries: number) => ({ retries, initialRetryTime: 100, maxRetryTime: 1000 });
+
+export class ApiApp {
+  readonly registry: Registry;
+  readonly catalog: CatalogCache;
+  readonly producer: Producer;
+  readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly sink: PurchaseSink;
+  private readonly server: Server;
+  private readonly log: Logger;
+  private producerConnected = false;
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly config: ApiConfig,
+    deps: ApiDeps = {},
+  ) {
+    const log = (this.log = deps.log ?? createLogger({ component: 'api' }));
+    this.registry = deps.registry ?? createRegistry('api');
+    const metrics = createApiMetrics(this.registry);
+
+    this.redis = createRedis(config.redisUrl, 'seckill-api');
+    this.subscriber = createRedis(config.redisUrl, 'seckill-api-soldout');
+    for (const [name, conn] of [
+      ['redis', this.redis],
+      ['subscriber', this.subscriber],
+    ] as const) {
+      conn.on('error', (err: unknown) => log.warn('redis connection error', { connection: name, err }));
+    }
+    const limits = new LimitGuard();
+    this.catalog = new CatalogCache({
+      redis: this.redis,
+      subscriber: this.subscriber,
+      refreshMs: config.catalogRefreshMs,
+      log,
+      onEventRemoved: (event) => limits.forgetEvent(event),
+    });
+
+    const kafka = deps.kafka ?? createKafka(config.kafkaBrokers, 'seckill-api', log);
+    this.producer = kafka.producer({
+      idempotent: config.kafkaIdempotent,
+      // The idempotent producer needs one request in flight per broker to keep order; without it kafkajs'
+      // default (no limit) applies, and a retried request may overtake another.
+      ...(config.kafkaIdempotent ? { maxInFlightRequests: 1 } : {}),
+      allowAutoTopicCreation: false, // the operator creates topics; an unknown one is an error, not a new topic
+      createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 of the key
+      retry: produceRetry(config.kafkaRetries),
+    });
+    this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
+
+    const send = createKafkaSend(this.producer, config.kafkaAckTimeoutMs, metrics);
+    this.sink =
+      config.producerMode === 'batched'
+        ? createBatchedSink(send, config.batch, createBatcherMetrics(this.registry))
+        : createPerRequestSink(send, config.batch.buffer);
+
+    const ulid = monotonicFactory();
+    const purchases = new PurchaseService({
+      catalog: this.catalog,
+      sink: this.sink,
+      throttle: new UserThrottle(config.throttleMs),
+      limits,
+      newTicket: () => ulid(),
+      accepting: () => !this.draining,
+    });
+    this.server = createApiServer({
+      purchases,
+      tickets: new TicketService(this.redis),
+      metrics,
+      registry: this.registry,
+      ready: () => this.ready(),
+      log,
+    });
+    this.server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
+  }
+
+  /** Ready for traffic: Redis and Kafka connected, catalog loaded, not draining. */
+  ready(): boolean {
+    return (
+      !this.draining && this.producerConnected && this.redis.status === 'ready' && this.catalog.isLoaded()
+    );
+  }
+
+  /** Listens (health endpoints answer at once; readiness stays false until connect()). Returns the port. */
+  listen(port = this.config.httpPort): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Connects Kafka, subscribes to sold-out announcements and loads the catalog; rejects if any fails. */
+  async connect(): Promise<void> {
+    await Promise.all([this.catalog.start(), this.producer.connect()]);
+    this.log.info('front door ready', { port: this.port(), mode: this.config.producerMode });
+  }
+
+  async start(): Promise<number> {
+    const port = await this.listen();
+    await this.connect();
+    return port;
+  }
+
+  port(): number | undefined {
+    const address = this.server.address();
+    return address !== null && typeof address === 'object' ? address.port : undefined;
+  }
+
+  /**
+   * Graceful stop: readiness false, new purchases 503, the Batcher flushed (every waiting buyer answered),
+   * HTTP connections closed, then Kafka and Redis disconnected. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.drain();
+    return this.stopping;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await this.sink.close();
+    // The last waiters' answers are written in the microtasks after close() resolved; then close every
+    // connection as soon as it is idle (keep-alive clients get 503 with the connection closed meanwhile).
+    const deadline = Date.now() + 2000;
+    let done = false;
+    void closed.then(() => (done = true));
+    while (!done && Date.now() < deadline) {
+      this.server.closeIdleConnections();
+      await sleep(20);
+    }
+    if (!done) this.server.closeAllConnections();
+    await closed;
+    await Promise.allSettled([this.producer.disconnect(), this.catalog.stop()]);
+    await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+    this.log.info('front door stopped');
+  }
+}
