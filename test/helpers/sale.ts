@@ -42,7 +42,12 @@ export interface ProductLedger {
 }
 
 /** Everything the invariants of DESIGN.md talk about, read straight from Redis and MySQL. */
-export async function readLedger(redis: Redis, pool: Pool, event: string, product: ProductSpec): Promise<ProductLedger> {
+export async function readLedger(
+  redis: Redis,
+  pool: Pool,
+  event: string,
+  product: ProductSpec,
+): Promise<ProductLedger> {
   const [total, sold] = await redis.hmget(keys.stock(event, product.id), 'total', 'seckill');
   const [[row]] = await pool.query<RowDataPacket[]>(
     `SELECT
@@ -63,7 +68,11 @@ export async function readLedger(redis: Redis, pool: Pool, event: string, produc
   };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -73,7 +82,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
     await new Promise((r) => setTimeout(r, 100));
   }
 }

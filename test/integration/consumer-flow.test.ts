@@ -101,7 +101,10 @@ test('batches become orders exactly once; redeliveries, sold-out and poison mess
       assert.equal(ledger.buyersOverLimit, 0);
     }
     const results = await redis.mget(sent.map((e) => keys.result(e.ticket)));
-    assert.ok(results.every((r) => r === 'W' || r === 'S'), 'every ticket has a result');
+    assert.ok(
+      results.every((r) => r === 'W' || r === 'S'),
+      'every ticket has a result',
+    );
     assert.equal(results.filter((r) => r === 'W').length, 60);
 
     const report = await reconcile(redis, pool, sale.name);
@@ -109,7 +112,10 @@ test('batches become orders exactly once; redeliveries, sold-out and poison mess
 
     const dlq = deadLetterTopic(sale.topic);
     const reasons = await readHeaders(dlq, 2);
-    assert.deepEqual(reasons.sort(), ['unknown product 999 in event ' + sale.name, 'unknown schema version 99'].sort());
+    assert.deepEqual(
+      reasons.sort(),
+      ['unknown product 999 in event ' + sale.name, 'unknown schema version 99'].sort(),
+    );
   } finally {
     await app.stop();
   }
@@ -121,7 +127,9 @@ test('a consumer stopped mid-sale and a new one started sell nothing twice', asy
   for (let i = 0; i < 20; i++) await send(sale.topic, sale.name, 3, entries(25, 50_000 + i * 25));
   const first = consumerFor(sale.name, { CLAIM_MAX_ENTRIES: '25' });
   await first.start();
-  await waitFor('some orders', async () => ((await readLedger(redis, pool, sale.name, product)).orders > 0 ? true : undefined));
+  await waitFor('some orders', async () =>
+    (await readLedger(redis, pool, sale.name, product)).orders > 0 ? true : undefined,
+  );
   await first.stop();
   const second = consumerFor(sale.name);
   await second.start();

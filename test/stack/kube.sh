@@ -380,7 +380,11 @@ kube_status() {
 }
 
 # kube_env: the line that points kubectl and helm at the stack (PATH is the orchestrator's).
-kube_env() { printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_ADMIN"; }
+kube_env() {
+  printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_ADMIN"
+  # The same etcd serves the consumer's optional etcd-lock stock guard (its own key prefix).
+  echo "export ETCD_ENDPOINTS=http://$STACK_HOST:$ETCD_PORT"
+}
 
 # kube_reset: for `down --purge`: stops and forgets all cluster data and the PKI (binaries stay).
 kube_reset() {

@@ -28,7 +28,11 @@ export interface ConsumerApp {
   httpServer(): Server | undefined;
 }
 
-export function createConsumerApp(config: ConsumerConfig, log: Logger, registry = createRegistry('consumer')): ConsumerApp {
+export function createConsumerApp(
+  config: ConsumerConfig,
+  log: Logger,
+  registry = createRegistry('consumer'),
+): ConsumerApp {
   const metrics = createConsumerMetrics(registry);
   const redis = createRedis(config.redisUrl, `consumer-${config.event}`);
   const scripts = withScripts(redis);
@@ -64,7 +68,9 @@ export function createConsumerApp(config: ConsumerConfig, log: Logger, registry 
 
   let running = false;
   let server: Server | undefined;
-  consumer.on(consumer.events.CRASH, ({ payload }) => log.error('kafka consumer crashed', { err: payload.error }));
+  consumer.on(consumer.events.CRASH, ({ payload }) =>
+    log.error('kafka consumer crashed', { err: payload.error }),
+  );
 
   return {
     registry,
@@ -86,7 +92,12 @@ export function createConsumerApp(config: ConsumerConfig, log: Logger, registry 
         log,
       });
       running = true;
-      log.info('consumer running', { event: config.event, topic: config.topic, shards: config.shards, guard: config.guard });
+      log.info('consumer running', {
+        event: config.event,
+        topic: config.topic,
+        shards: config.shards,
+        guard: config.guard,
+      });
     },
     async stop() {
       running = false;

@@ -33,23 +33,23 @@ export async function runConsumerLoop(deps: ConsumerLoopDeps): Promise<void> {
 }
 
 async function handleBatch(deps: ConsumerLoopDeps, payload: EachBatchPayload): Promise<void> {
-  const { batch, heartbeat, pause, isRunning, isStale } = payload;
+  const { batch } = payload;
   const { shards, metrics } = deps;
   const pending: Promise<void>[] = [];
   let lastOffset: string | undefined;
   let resume: (() => void) | undefined;
   let inflight = 0;
-  const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_MS);
+  const beat = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_MS);
   try {
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
+      if (!payload.isRunning() || payload.isStale()) break;
       const decoded = await decodeOrDeadLetter(deps, batch.partition, message);
       if (decoded) {
         const shard = shards.shardOf(decoded);
         if (shards.isFull(shard)) {
           // Stop fetching this partition until the shard drains; the batch in hand still completes.
           if (!resume) {
-            resume = pause();
+            resume = payload.pause();
             metrics.pausedPartitions.inc();
           }
           await shards.room(shard);

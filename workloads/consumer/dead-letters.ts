@@ -8,7 +8,12 @@ export interface DeadLetterOrigin {
   message: KafkaMessage;
 }
 
-export async function sendToDeadLetters(producer: Producer, dlqTopic: string, origin: DeadLetterOrigin, reason: string) {
+export async function sendToDeadLetters(
+  producer: Producer,
+  dlqTopic: string,
+  origin: DeadLetterOrigin,
+  reason: string,
+) {
   await producer.send({
     topic: dlqTopic,
     acks: -1,

@@ -32,7 +32,11 @@ export function createConsumerMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers,
     }),
-    ordersCreated: new Counter({ name: 'seckill_consumer_orders_total', help: 'Orders created in MySQL', registers }),
+    ordersCreated: new Counter({
+      name: 'seckill_consumer_orders_total',
+      help: 'Orders created in MySQL',
+      registers,
+    }),
     retries: new Counter({
       name: 'seckill_consumer_retries_total',
       help: 'Retried steps after a Redis, MySQL or Kafka failure',

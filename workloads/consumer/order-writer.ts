@@ -48,7 +48,10 @@ export async function writeOrdersOneByOne(pool: Pool, batch: OrderBatch): Promis
   return inserted;
 }
 
-async function insertOrders(conn: PoolConnection, { event, productId, winners }: OrderBatch): Promise<number> {
+async function insertOrders(
+  conn: PoolConnection,
+  { event, productId, winners }: OrderBatch,
+): Promise<number> {
   const rows = winners.map((w) => [w.ticket, event, productId, w.userId, new Date(w.acceptedAt)]);
   const [result] = await conn.query<ResultSetHeader>(
     'INSERT INTO orders (ticket, event, product_id, user_id, accepted_at) VALUES ? ' +
@@ -58,7 +61,11 @@ async function insertOrders(conn: PoolConnection, { event, productId, winners }:
   return result.affectedRows;
 }
 
-async function moveSold(conn: PoolConnection, { event, productId, total }: OrderBatch, inserted: number): Promise<void> {
+async function moveSold(
+  conn: PoolConnection,
+  { event, productId, total }: OrderBatch,
+  inserted: number,
+): Promise<void> {
   // The row may not exist yet (first orders of the product); total follows the operator's preload.
   await conn.query(
     'INSERT INTO product_stock (event, product_id, total) VALUES (?, ?, ?) ' +

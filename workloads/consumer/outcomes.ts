@@ -18,7 +18,9 @@ export interface ClaimReply {
 /** Parses the claim script's reply { remaining, 'W'|'S'|'L'|'RW'|'RS'|'RL', ... }. */
 export function parseClaimReply(reply: unknown, expected: number): ClaimReply {
   if (!Array.isArray(reply) || reply.length !== expected + 1) {
-    throw new Error(`claim script returned ${JSON.stringify(reply)?.slice(0, 200)}, expected ${expected} outcomes`);
+    throw new Error(
+      `claim script returned ${JSON.stringify(reply)?.slice(0, 200)}, expected ${expected} outcomes`,
+    );
   }
   const [remaining, ...codes] = reply as unknown[];
   if (typeof remaining !== 'number') throw new Error('claim script returned no remaining count');

@@ -25,7 +25,8 @@ const pool = createMysqlPool(mysqlUrl, 2);
 try {
   let report = await reconcile(redis, pool, event, { repair: values.repair, force: values.force });
   if (values.repair) {
-    for (const p of report.products) for (const r of p.repaired) console.log(`repaired product ${p.productId}: ${r}`);
+    for (const p of report.products)
+      for (const r of p.repaired) console.log(`repaired product ${p.productId}: ${r}`);
     report = await reconcile(redis, pool, event);
   }
   console.table(

@@ -53,10 +53,24 @@ async function measure(redis: Redis, pool: Pool, event: string, productId: numbe
   const mysqlSold = Number(row?.sold ?? 0);
   const orders = Number(row?.orders ?? 0);
   const consistent = stock.sold === mysqlSold && mysqlSold === orders && orders <= stock.total;
-  return { productId, total: stock.total, redisSold: stock.sold, mysqlSold, orders, consistent, repaired: [] };
+  return {
+    productId,
+    total: stock.total,
+    redisSold: stock.sold,
+    mysqlSold,
+    orders,
+    consistent,
+    repaired: [],
+  };
 }
 
-async function repair(redis: Redis, pool: Pool, event: string, d: ProductDrift, force: boolean): Promise<void> {
+async function repair(
+  redis: Redis,
+  pool: Pool,
+  event: string,
+  d: ProductDrift,
+  force: boolean,
+): Promise<void> {
   if (d.mysqlSold !== d.orders) {
     await pool.query(
       'UPDATE product_stock SET sold = (SELECT COUNT(*) FROM orders WHERE event = ? AND product_id = ?) ' +
@@ -69,6 +83,8 @@ async function repair(redis: Redis, pool: Pool, event: string, d: ProductDrift, 
     await redis.hset(keys.stock(event, d.productId), 'seckill', d.orders);
     d.repaired.push(`redis seckill ${d.redisSold} -> ${d.orders}`);
   } else if (d.redisSold > d.orders) {
-    d.repaired.push(`redis seckill ${d.redisSold} > orders ${d.orders}: left alone (use --force once lag is 0)`);
+    d.repaired.push(
+      `redis seckill ${d.redisSold} > orders ${d.orders}: left alone (use --force once lag is 0)`,
+    );
   }
 }

@@ -8,7 +8,11 @@ import type { ClaimResult } from './outcomes.js';
 /** Results are kept a day: long enough for any buyer to poll. */
 export const RESULT_TTL_SECONDS = 24 * 3600;
 
-export async function recordResults(redis: Redis, entries: PurchaseEntry[], results: ClaimResult[]): Promise<void> {
+export async function recordResults(
+  redis: Redis,
+  entries: PurchaseEntry[],
+  results: ClaimResult[],
+): Promise<void> {
   const pipeline = redis.pipeline();
   entries.forEach((entry, i) => {
     pipeline.set(keys.result(entry.ticket), results[i]!.outcome, 'EX', RESULT_TTL_SECONDS);

@@ -49,16 +49,22 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const terms = deps.terms(event, productId);
 
     const claimTimer = metrics.claimDuration.startTimer();
-    const claim = await retry('claim', () => deps.guard.claim({ event, productId, perUserLimit: terms.perUserLimit, entries }));
+    const claim = await retry('claim', () =>
+      deps.guard.claim({ event, productId, perUserLimit: terms.perUserLimit, entries }),
+    );
     claimTimer();
     metrics.entriesPerClaim.observe(entries.length);
-    claim.results.forEach((r) => metrics.claimOutcomes.inc({ outcome: outcomeLabel[r.outcome], replay: String(r.replay) }));
+    claim.results.forEach((r) =>
+      metrics.claimOutcomes.inc({ outcome: outcomeLabel[r.outcome], replay: String(r.replay) }),
+    );
 
     // A replayed winner is written again: the first delivery may have crashed before MySQL had it.
     const winners = entries.filter((_, i) => claim.results[i]!.outcome === 'W');
     const write = deps.writeMode === 'batch' ? writeOrders : writeOrdersOneByOne;
     const insertTimer = metrics.orderInsertDuration.startTimer();
-    const created = await retry('orders', () => write(deps.pool, { event, productId, total: terms.total, winners }));
+    const created = await retry('orders', () =>
+      write(deps.pool, { event, productId, total: terms.total, winners }),
+    );
     insertTimer();
     metrics.ordersCreated.inc(created);
 

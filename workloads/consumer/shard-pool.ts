@@ -49,7 +49,10 @@ class Shard<T> {
     while (this.queue.length > 0) {
       const run = this.takeRun();
       try {
-        await this.opts.handle(this.index, run.map((q) => q.item));
+        await this.opts.handle(
+          this.index,
+          run.map((q) => q.item),
+        );
         run.forEach((q) => q.resolve());
       } catch (err) {
         run.forEach((q) => q.reject(err));
@@ -80,7 +83,8 @@ export class ShardPool<T> {
   private readonly shards: Shard<T>[];
 
   constructor(private readonly opts: ShardPoolOptions<T>) {
-    if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new RangeError(`shards must be >= 1, got ${opts.shards}`);
+    if (!Number.isInteger(opts.shards) || opts.shards < 1)
+      throw new RangeError(`shards must be >= 1, got ${opts.shards}`);
     this.shards = Array.from({ length: opts.shards }, (_, i) => new Shard(i, opts));
   }
 
@@ -99,7 +103,9 @@ export class ShardPool<T> {
   /** Queues the item on its shard; resolves when it has been handled, rejects with the handler's error. */
   submit(item: T): Promise<void> {
     const shard = this.shards[this.shardOf(item)]!;
-    return new Promise((resolve, reject) => shard.push({ item, size: this.opts.size(item), resolve, reject }));
+    return new Promise((resolve, reject) =>
+      shard.push({ item, size: this.opts.size(item), resolve, reject }),
+    );
   }
 
   depths(): number[] {

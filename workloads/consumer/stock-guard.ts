@@ -29,7 +29,11 @@ export function luaGuard(scripts: ScriptedRedis, perEntry = false): StockGuard {
     for (const e of entries) args.push(e.ticket, e.userId);
     const reply = await scripts.run(
       'claimBatch',
-      [keys.stock(run.event, run.productId), keys.buyers(run.event, run.productId), keys.claims(run.event, run.productId)],
+      [
+        keys.stock(run.event, run.productId),
+        keys.buyers(run.event, run.productId),
+        keys.claims(run.event, run.productId),
+      ],
       args,
     );
     return parseClaimReply(reply, entries.length);

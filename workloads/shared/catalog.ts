@@ -47,7 +47,8 @@ export function parseEventSpec(name: string, fields: Record<string, string>): Ev
   }
   if (!Array.isArray(products)) throw new CatalogError(`event ${name}: products is not a list`);
   const topic = fields.topic;
-  if (!topic || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new CatalogError(`event ${name}: bad topic ${topic}`);
+  if (!topic || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic))
+    throw new CatalogError(`event ${name}: bad topic ${topic}`);
   return { name, topic, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
 }
 
