@@ -40,15 +40,16 @@ test('poison messages are refused with a reason', () => {
 });
 
 test('claim replies parse into outcomes and replays', () => {
-  assert.deepEqual(parseClaimReply([0, 'W', 'RS', 'L'], 3), {
+  assert.deepEqual(parseClaimReply([0, 10, 'W', 'RS', 'L'], 3), {
     remaining: 0,
+    total: 10,
     results: [
       { outcome: 'W', replay: false },
       { outcome: 'S', replay: true },
       { outcome: 'L', replay: false },
     ],
   });
-  assert.throws(() => parseClaimReply([1, 'W'], 2), /expected 2 outcomes/);
-  assert.throws(() => parseClaimReply([1, 'X'], 1), /unknown outcome/);
+  assert.throws(() => parseClaimReply([1, 5, 'W'], 2), /expected 2 outcomes/);
+  assert.throws(() => parseClaimReply([1, 5, 'X'], 1), /unknown outcome/);
   assert.throws(() => parseClaimReply('nope', 1), /claim script returned/);
 });

@@ -76,5 +76,5 @@ async function claimUnderLock(redis: Redis, run: ProductRun): Promise<ClaimReply
   });
   tx.hset(stockKey, 'seckill', sold).expire(claimsKey, CLAIMS_TTL_SECONDS);
   await tx.exec();
-  return { results, remaining: total - sold };
+  return { results, remaining: total - sold, total };
 }

@@ -1,6 +1,17 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createConsumerMetrics(registry: Registry) {
+  const metrics = defineMetrics(registry);
+  // Labelled series start at 0, so rate() and the alerts work before the first occurrence.
+  for (const outcome of ['won', 'sold_out', 'limit']) {
+    for (const replay of ['true', 'false']) metrics.claimOutcomes.inc({ outcome, replay }, 0);
+  }
+  for (const reason of ['undecodable', 'unknown_product']) metrics.deadLetters.inc({ reason }, 0);
+  for (const step of ['claim', 'orders', 'results', 'announce']) metrics.retries.inc({ step }, 0);
+  return metrics;
+}
+
+function defineMetrics(registry: Registry) {
   const registers = [registry];
   return {
     entriesConsumed: new Counter({

@@ -13,17 +13,21 @@ export interface ClaimReply {
   results: ClaimResult[];
   /** Stock left after the claim. */
   remaining: number;
+  /** The product's stock total at the time of the claim (the operator may raise it during a sale). */
+  total: number;
 }
 
-/** Parses the claim script's reply { remaining, 'W'|'S'|'L'|'RW'|'RS'|'RL', ... }. */
+/** Parses the claim script's reply { remaining, total, 'W'|'S'|'L'|'RW'|'RS'|'RL', ... }. */
 export function parseClaimReply(reply: unknown, expected: number): ClaimReply {
-  if (!Array.isArray(reply) || reply.length !== expected + 1) {
+  if (!Array.isArray(reply) || reply.length !== expected + 2) {
     throw new Error(
       `claim script returned ${JSON.stringify(reply)?.slice(0, 200)}, expected ${expected} outcomes`,
     );
   }
-  const [remaining, ...codes] = reply as unknown[];
-  if (typeof remaining !== 'number') throw new Error('claim script returned no remaining count');
+  const [remaining, total, ...codes] = reply as unknown[];
+  if (typeof remaining !== 'number' || typeof total !== 'number') {
+    throw new Error('claim script returned no remaining or total count');
+  }
   const results = codes.map((code): ClaimResult => {
     switch (code) {
       case 'W':
@@ -38,5 +42,5 @@ export function parseClaimReply(reply: unknown, expected: number): ClaimReply {
         throw new Error(`claim script returned unknown outcome ${JSON.stringify(code)}`);
     }
   });
-  return { results, remaining };
+  return { results, remaining, total };
 }

@@ -13,7 +13,6 @@ import { retryUntilDone } from './retry.js';
 import type { StockGuard } from './stock-guard.js';
 
 export interface ProductTerms {
-  total: number;
   perUserLimit: number;
 }
 
@@ -21,7 +20,7 @@ export interface RunProcessorDeps {
   redis: Redis;
   pool: Pool;
   guard: StockGuard;
-  /** The sale's terms for a product (from the catalog the operator preloaded). */
+  /** The sale's terms for a product (from the catalog the operator preloaded); the total comes from the claim. */
   terms: (event: string, productId: number) => ProductTerms;
   writeMode: 'batch' | 'per-order';
   metrics: ConsumerMetrics;
@@ -63,7 +62,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const write = deps.writeMode === 'batch' ? writeOrders : writeOrdersOneByOne;
     const insertTimer = metrics.orderInsertDuration.startTimer();
     const created = await retry('orders', () =>
-      write(deps.pool, { event, productId, total: terms.total, winners }),
+      write(deps.pool, { event, productId, total: claim.total, winners }),
     );
     insertTimer();
     metrics.ordersCreated.inc(created);

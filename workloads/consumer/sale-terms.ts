@@ -1,4 +1,4 @@
-// The consumer's view of its event: per-product stock total and per-user limit, from the catalog the
+// The consumer's view of its event: the products and their per-user limits, from the catalog the
 // operator preloaded into Redis. Cached; a product it does not know triggers one fresh read before the
 // message is declared poison.
 import type { Redis } from 'ioredis';
@@ -28,7 +28,7 @@ export class SaleTerms {
   terms(productId: number): ProductTerms {
     const product = this.find(productId);
     if (!product) throw new Error(`no terms for product ${productId} of ${this.event}`);
-    return { total: product.stock, perUserLimit: product.perUserLimit };
+    return { perUserLimit: product.perUserLimit };
   }
 
   private find(productId: number) {

@@ -41,11 +41,12 @@ export function luaGuard(scripts: ScriptedRedis, perEntry = false): StockGuard {
   return {
     async claim(run) {
       if (!perEntry) return claimOnce(run, run.entries);
-      const merged: ClaimReply = { results: [], remaining: 0 };
+      const merged: ClaimReply = { results: [], remaining: 0, total: 0 };
       for (const entry of run.entries) {
         const one = await claimOnce(run, [entry]);
         merged.results.push(...one.results);
         merged.remaining = one.remaining;
+        merged.total = one.total;
       }
       return merged;
     },

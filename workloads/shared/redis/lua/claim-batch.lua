@@ -6,7 +6,7 @@
 -- ARGV[1] per-user limit, ARGV[2] TTL of the claims hash in seconds,
 -- ARGV[3..] pairs of ticket, userId
 --
--- Returns { remaining, outcome1, outcome2, ... } with outcome W (won), S (sold out), L (limit reached),
+-- Returns { remaining, total, outcome1, outcome2, ... } with outcome W (won), S (sold out), L (limit reached),
 -- or R followed by the first outcome (RW, RS, RL) when the ticket was already claimed: a replay changes
 -- nothing. All keys share one hash tag, so this runs on Redis Cluster too.
 local total = tonumber(redis.call('HGET', KEYS[1], 'total'))
@@ -16,7 +16,7 @@ end
 local sold = tonumber(redis.call('HGET', KEYS[1], 'seckill') or '0')
 local limit = tonumber(ARGV[1])
 local granted = 0
-local out = { 0 }
+local out = { 0, total }
 
 for i = 3, #ARGV, 2 do
   local ticket, user = ARGV[i], ARGV[i + 1]

@@ -1,0 +1,46 @@
+// End to end: a small flash sale through the whole system (CRD + operator + supervisor-run consumers +
+// front door + Kafka + Redis + MariaDB), driven by the demo's entry with --json, then every invariant of
+// DESIGN.md checked again straight from MySQL and Redis.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { assertInvariants, cleanupRedis, openLedger, runDemoProcess, type Ledger } from './support.js';
+
+const STOCK = 50;
+let ledger: Ledger;
+before(() => {
+  ledger = openLedger();
+});
+after(async () => {
+  await ledger.close();
+});
+
+test(
+  'a small sale sells exactly the stock, once per buyer, and resolves every accepted ticket',
+  { timeout: 240_000 },
+  async () => {
+    const { result, code, stderr } = await runDemoProcess(
+      ['--products', '2', '--stock', String(STOCK), '--buyers', '500', '--requests', '2000', '--rate', '500'],
+      220_000,
+    );
+    assert.equal(code, 0, `demo exit code (stderr tail: ${stderr.slice(-2000)})`);
+    assert.equal(result.offered, 2000);
+    assert.ok(result.accepted >= 2 * STOCK, `at least the stock was accepted (${result.accepted})`);
+    // The sale sells out: 500 buyers x 2 products want far more than 2 x 50 units.
+    for (const p of result.products) {
+      assert.equal(p.stock, STOCK);
+      assert.equal(p.sold, STOCK, `product ${p.id} sold out`);
+      assert.equal(p.orders, STOCK);
+    }
+    assert.equal(result.wonTickets, 2 * STOCK);
+    assert.ok((result.rejectedByReason.sold_out ?? 0) > 0, 'late arrivals after the sell-out are refused');
+    assert.equal(result.outcomes['error conn_refused'] ?? 0, 0);
+    assert.ok(result.p99Ms > 0 && result.acceptedPerSec > 0);
+    assert.notEqual(result.sellOutSeconds, null);
+    assert.notEqual(result.drainSeconds, null);
+    try {
+      await assertInvariants(ledger, result, STOCK);
+    } finally {
+      await cleanupRedis(ledger, result);
+    }
+  },
+);

@@ -1,0 +1,372 @@
+// The Helm chart renders what the issue asks for: helm lint, helm template with default values and with
+// every switch on, least-privilege RBAC, hardened pods, credentials from Secrets only, the CRD behind
+// crds.install with a keep policy, and a schema that refuses bad values with a clear message.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type {
+  V1ClusterRole,
+  V1Container,
+  V1Deployment,
+  V1HorizontalPodAutoscaler,
+  V1PodDisruptionBudget,
+  V1Role,
+  V1Secret,
+} from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
+import {
+  ALL_SWITCHES,
+  CHART,
+  find,
+  helmTemplateArgs,
+  kinds,
+  parseManifests,
+  readRepoFile,
+  render,
+  run,
+  runOk,
+  type RenderedObject,
+} from './chart-support.js';
+
+const container = (d: V1Deployment): V1Container => {
+  const c = d.spec?.template.spec?.containers[0];
+  assert.ok(c, `${d.metadata?.name} has a container`);
+  return c;
+};
+const envNames = (c: V1Container): string[] => (c.env ?? []).map((e) => e.name);
+const envValue = (c: V1Container, name: string): string | undefined =>
+  c.env?.find((e) => e.name === name)?.value;
+
+test('helm lint passes with default values and with every switch on', () => {
+  const plain = run('helm', ['lint', CHART, '--strict']);
+  assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+  assert.match(plain.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  const all = run('helm', ['lint', CHART, '--strict', ...ALL_SWITCHES.flatMap((s) => ['--set', s])]);
+  assert.equal(all.code, 0, all.stdout + all.stderr);
+});
+
+test('default values render the operator, the front door, RBAC, the Secret and the CRD, and no monitoring kinds', () => {
+  const objs = render();
+  assert.deepEqual(kinds(objs), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'CustomResourceDefinition',
+    'Deployment',
+    'Deployment',
+    'HorizontalPodAutoscaler',
+    'PodDisruptionBudget',
+    'Role',
+    'RoleBinding',
+    'Secret',
+    'Service',
+    'Service',
+    'ServiceAccount',
+    'ServiceAccount',
+  ]);
+  for (const o of objs) {
+    if (o.kind === 'CustomResourceDefinition' || o.kind?.startsWith('Cluster')) continue;
+    assert.equal(o.metadata?.namespace, 'default', `${o.kind}/${o.metadata?.name} is namespaced`);
+  }
+});
+
+test('every switch on adds the ServiceMonitors, the consumer PodMonitor, the PrometheusRule and the dashboard', () => {
+  const objs = render(ALL_SWITCHES);
+  for (const kind of ['ServiceMonitor', 'PodMonitor', 'PrometheusRule', 'ConfigMap']) find(objs, kind);
+  assert.equal(objs.filter((o) => o.kind === 'ServiceMonitor').length, 2);
+
+  // The rules are files/alerts.yaml verbatim.
+  const rule = find(objs, 'PrometheusRule', 'seckill-alerts');
+  const file = k8s.loadYaml<Record<string, unknown>>(readRepoFile('charts/seckill/files/alerts.yaml'));
+  assert.deepEqual(rule.spec, file);
+
+  // The dashboard ConfigMap: the sidecar label and files/dashboard.json verbatim.
+  const cm = find<k8s.V1ConfigMap>(objs, 'ConfigMap', 'seckill-dashboard');
+  assert.equal(cm.metadata?.labels?.grafana_dashboard, '1');
+  assert.deepEqual(
+    JSON.parse(cm.data?.['seckill.json'] ?? 'null'),
+    JSON.parse(readRepoFile('charts/seckill/files/dashboard.json')),
+  );
+
+  // Consumers: found by the labels the operator puts on them, in every namespace, event name as a label.
+  const pm = find<{ spec: Record<string, unknown> }>(objs, 'PodMonitor');
+  assert.deepEqual(pm.spec.selector, {
+    matchLabels: { 'app.kubernetes.io/name': 'seckill-consumer', 'app.kubernetes.io/component': 'consumer' },
+  });
+  assert.deepEqual(pm.spec.namespaceSelector, { any: true });
+  assert.match(JSON.stringify(pm.spec.podMetricsEndpoints), /__meta_kubernetes_pod_label_seckill_io_event/);
+});
+
+test('the operator Deployment: 2 replicas, leader election, probes on 9101, settings and consumer config', () => {
+  const dep = find<V1Deployment>(render(), 'Deployment', 'seckill-operator');
+  assert.equal(dep.spec?.replicas, 2);
+  const c = container(dep);
+  assert.equal(envValue(c, 'LEADER_ELECT'), 'true');
+  assert.equal(envValue(c, 'LEADER_ELECTION_LEASE_NAME'), 'seckill-operator');
+  assert.equal(
+    c.env?.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath,
+    'metadata.namespace',
+  );
+  assert.equal(
+    c.env?.find((e) => e.name === 'LEADER_ELECTION_IDENTITY')?.valueFrom?.fieldRef?.fieldPath,
+    'metadata.name',
+  );
+  assert.deepEqual(c.ports, [{ name: 'http', containerPort: 9101, protocol: 'TCP' }]);
+  assert.equal(envValue(c, 'HTTP_PORT'), '9101');
+  assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
+  assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
+  assert.equal(c.readinessProbe?.httpGet?.port, 'http');
+  assert.equal(envValue(c, 'CONSUMER_IMAGE'), 'seckill/consumer:0.1.0');
+  assert.equal(envValue(c, 'CONSUMER_IMAGE_PULL_POLICY'), 'IfNotPresent');
+  assert.equal(envValue(c, 'CONSUMER_CPU_REQUEST'), '250m');
+  assert.equal(envValue(c, 'CONSUMER_MEMORY_REQUEST'), '256Mi');
+  assert.equal(envValue(c, 'CONSUMER_MEMORY_LIMIT'), '512Mi');
+  assert.ok(!envNames(c).includes('CONSUMER_CPU_LIMIT'), 'no CPU limit by default');
+  assert.equal(c.image, 'seckill/operator:0.1.0');
+
+  // Every variable the chart sets is one the operator reads (operator/config.ts): a typo would be ignored.
+  const source = readRepoFile('operator/config.ts');
+  for (const name of envNames(c)) {
+    assert.ok(
+      source.includes(`'${name}'`) || source.includes(`env.${name}`) || name === 'LOG_LEVEL',
+      `${name} is read by operator/config.ts`,
+    );
+  }
+
+  const custom = find<V1Deployment>(
+    render([
+      'imageRegistry=registry.example.com/shop',
+      'operator.consumer.image.tag=1.2.3',
+      'operator.consumer.resources.limits.cpu=2',
+      'operator.watchNamespace=sales',
+    ]),
+    'Deployment',
+    'seckill-operator',
+  );
+  const cc = container(custom);
+  assert.equal(envValue(cc, 'CONSUMER_IMAGE'), 'registry.example.com/shop/seckill/consumer:1.2.3');
+  assert.equal(envValue(cc, 'CONSUMER_CPU_LIMIT'), '2');
+  assert.equal(envValue(cc, 'WATCH_NAMESPACE'), 'sales');
+  assert.equal(cc.image, 'registry.example.com/shop/seckill/operator:0.1.0');
+});
+
+test('the front door: probes on 8080, preStop sleep before SIGTERM, grace covers the drain, HPA and PDB', () => {
+  const objs = render();
+  const dep = find<V1Deployment>(objs, 'Deployment', 'seckill-api');
+  assert.equal(dep.spec?.replicas, undefined, 'the HPA owns the replica count');
+  const c = container(dep);
+  assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+  assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
+  assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
+  const sleep = c.lifecycle?.preStop?.sleep?.seconds;
+  assert.equal(sleep, 5);
+  assert.equal(c.lifecycle?.preStop?.exec, undefined, 'no shell in the image: no exec preStop');
+  const grace = dep.spec?.template.spec?.terminationGracePeriodSeconds ?? 0;
+  assert.ok(
+    grace > 5 + Number(envValue(c, 'SHUTDOWN_GRACE_MS')) / 1000,
+    `grace ${grace}s covers preStop + drain`,
+  );
+  assert.equal(dep.spec?.template.spec?.automountServiceAccountToken, false);
+
+  // Every variable the chart sets is read by workloads/api/config.ts.
+  const source = readRepoFile('workloads/api/config.ts') + readRepoFile('workloads/shared/config.ts');
+  for (const name of envNames(c).filter((n) => n !== 'LOG_LEVEL')) {
+    assert.ok(source.includes(`'${name}'`), `${name} is read by the front door's config`);
+  }
+
+  const svc = find<k8s.V1Service>(objs, 'Service', 'seckill-api');
+  assert.equal(svc.spec?.ports?.[0]?.targetPort, 'http');
+  assert.deepEqual(svc.spec?.selector, dep.spec?.selector.matchLabels);
+
+  const hpa = find<V1HorizontalPodAutoscaler>(objs, 'HorizontalPodAutoscaler', 'seckill-api');
+  assert.equal(hpa.spec?.scaleTargetRef.name, 'seckill-api');
+  assert.equal(hpa.spec?.minReplicas, 2);
+  assert.ok((c.resources?.requests?.cpu ?? '') !== '', 'CPU utilisation needs a CPU request');
+
+  const pdb = find<V1PodDisruptionBudget>(objs, 'PodDisruptionBudget', 'seckill-api');
+  assert.equal(pdb.spec?.minAvailable, 1);
+  assert.deepEqual(pdb.spec?.selector?.matchLabels, dep.spec?.selector.matchLabels);
+
+  const fixed = render([
+    'api.autoscaling.enabled=false',
+    'api.replicaCount=3',
+    'api.podDisruptionBudget.enabled=false',
+  ]);
+  assert.equal(find<V1Deployment>(fixed, 'Deployment', 'seckill-api').spec?.replicas, 3);
+  assert.ok(!fixed.some((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'PodDisruptionBudget'));
+});
+
+test('pods run non-root, read-only root, no capabilities, seccomp RuntimeDefault', () => {
+  for (const dep of render().filter((o) => o.kind === 'Deployment') as V1Deployment[]) {
+    const pod = dep.spec?.template.spec;
+    const name = dep.metadata?.name ?? '';
+    assert.equal(pod?.securityContext?.runAsNonRoot, true, name);
+    assert.ok((pod?.securityContext?.runAsUser ?? 0) > 0, name);
+    assert.equal(pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault', name);
+    for (const c of pod?.containers ?? []) {
+      const sc = c.securityContext;
+      assert.equal(sc?.readOnlyRootFilesystem, true, name);
+      assert.equal(sc?.allowPrivilegeEscalation, false, name);
+      assert.equal(sc?.runAsNonRoot, true, name);
+      assert.deepEqual(sc?.capabilities?.drop, ['ALL'], name);
+      assert.equal(sc?.seccompProfile?.type, 'RuntimeDefault', name);
+      assert.ok(c.resources?.limits?.memory, `${name} has a memory limit`);
+    }
+  }
+});
+
+test('credentials come from a Secret only: the chart Secret, or an existing one', () => {
+  const connectionKeys = ['KAFKA_BROKERS', 'REDIS_URL', 'MYSQL_URL'];
+  const check = (objs: RenderedObject[], secret: string): void => {
+    for (const dep of objs.filter((o) => o.kind === 'Deployment') as V1Deployment[]) {
+      for (const e of container(dep).env ?? []) {
+        if (connectionKeys.includes(e.name)) {
+          assert.equal(e.value, undefined, `${e.name} is not a literal`);
+          assert.deepEqual(e.valueFrom?.secretKeyRef, { name: secret, key: e.name });
+        }
+        assert.doesNotMatch(e.value ?? '', /:\/\/[^/]*@|password/i, `${e.name} carries no credentials`);
+      }
+    }
+  };
+  const objs = render(['connection.mysqlUrl=mysql://seckill:s3cret@db:3306/seckill']);
+  const secret = find<V1Secret>(objs, 'Secret', 'seckill-connection');
+  assert.deepEqual(Object.keys(secret.stringData ?? {}).sort(), [...connectionKeys].sort());
+  assert.equal(secret.stringData?.MYSQL_URL, 'mysql://seckill:s3cret@db:3306/seckill');
+  check(objs, 'seckill-connection');
+  const op = container(find<V1Deployment>(objs, 'Deployment', 'seckill-operator'));
+  assert.ok(envNames(op).includes('KAFKA_BROKERS') && envNames(op).includes('REDIS_URL'));
+
+  const existing = render(['connection.existingSecret=shop-db']);
+  assert.ok(!existing.some((o) => o.kind === 'Secret'), 'no Secret made when an existing one is named');
+  check(existing, 'shop-db');
+});
+
+test('RBAC: exactly the operator calls, namespaced when one namespace is watched, leases in its own namespace', () => {
+  const objs = render();
+  const role = find<V1ClusterRole>(objs, 'ClusterRole', 'seckill-operator');
+  const rules = (role.rules ?? []).map((r) => ({
+    groups: r.apiGroups,
+    resources: r.resources,
+    verbs: [...r.verbs].sort(),
+  }));
+  assert.deepEqual(rules, [
+    { groups: ['seckill.io'], resources: ['seckillevents'], verbs: ['list', 'patch', 'watch'] },
+    { groups: ['seckill.io'], resources: ['seckillevents/status'], verbs: ['patch'] },
+    { groups: ['seckill.io'], resources: ['seckillevents/finalizers'], verbs: ['update'] },
+    {
+      groups: ['apps'],
+      resources: ['deployments'],
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
+    },
+    { groups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  ]);
+  const text = JSON.stringify(objs.filter((o) => /Role/.test(o.kind ?? '')));
+  assert.doesNotMatch(text, /secrets|"\*"|pods|configmaps/, 'no secrets, pods, configmaps or wildcards');
+
+  const lease = find<V1Role>(objs, 'Role', 'seckill-operator-leader-election');
+  assert.equal(lease.metadata?.namespace, 'default');
+  assert.deepEqual(lease.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: ['seckill-operator'],
+      verbs: ['get', 'update'],
+    },
+  ]);
+  const binding = find<k8s.V1ClusterRoleBinding>(objs, 'ClusterRoleBinding', 'seckill-operator');
+  assert.deepEqual(binding.subjects, [
+    { kind: 'ServiceAccount', name: 'seckill-operator', namespace: 'default' },
+  ]);
+
+  const scoped = render(['operator.watchNamespace=sales']);
+  assert.ok(!scoped.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'));
+  const nsRole = find<V1Role>(scoped, 'Role', 'seckill-operator');
+  assert.equal(nsRole.metadata?.namespace, 'sales');
+  assert.equal(
+    find<k8s.V1RoleBinding>(scoped, 'RoleBinding', 'seckill-operator').metadata?.namespace,
+    'sales',
+  );
+});
+
+test('the CRD is the repository CRD, behind crds.install, kept on uninstall', () => {
+  assert.equal(
+    readRepoFile('charts/seckill/files/crds/seckillevent.yaml'),
+    readRepoFile('crds/seckillevent.yaml'),
+    'charts/seckill/files/crds/seckillevent.yaml is a copy of crds/seckillevent.yaml: cp crds/seckillevent.yaml charts/seckill/files/crds/',
+  );
+  const crd = find<k8s.V1CustomResourceDefinition>(
+    render(),
+    'CustomResourceDefinition',
+    'seckillevents.seckill.io',
+  );
+  assert.equal(crd.metadata?.annotations?.['helm.sh/resource-policy'], 'keep');
+  const [repo] = parseManifests(
+    readRepoFile('crds/seckillevent.yaml'),
+  ) as unknown as k8s.V1CustomResourceDefinition[];
+  assert.ok(repo);
+  assert.deepEqual(crd.spec, repo.spec, 'same spec, large integer bounds included');
+  assert.ok(!render(['crds.install=false']).some((o) => o.kind === 'CustomResourceDefinition'));
+});
+
+test('NOTES.txt tells how to apply a first SeckillEvent from examples/', () => {
+  const out = runOk('helm', [
+    'install',
+    'shop',
+    CHART,
+    '--dry-run=client',
+    '--namespace',
+    'sales',
+    '--set',
+    'crds.install=false',
+  ]);
+  const notes = out.slice(out.indexOf('NOTES:'));
+  assert.match(notes, /examples\/seckillevent\.yaml/);
+  assert.match(notes, /kubectl -n sales apply -f -/);
+  assert.match(notes, /secretName: shop-seckill-connection/);
+  assert.match(notes, /get ske spring-sale/);
+});
+
+test('the schema and the chart refuse bad values with a message naming the value', () => {
+  const cases: [string, RegExp][] = [
+    ['operator.replicaCount=0', /\/operator\/replicaCount': minimum: got 0, want 1/],
+    [
+      'operator.image.pullPolicy=Sometimes',
+      /\/operator\/image\/pullPolicy': value must be one of 'Always', 'IfNotPresent', 'Never'/,
+    ],
+    ['api.batch.size=many', /\/api\/batch\/size': got string, want integer/],
+    [
+      'connection.redisUrl=http://redis:6379',
+      /\/connection\/redisUrl': 'http:\/\/redis:6379' does not match pattern/,
+    ],
+    ['connection.kafkaBrokers=kafka', /\/connection\/kafkaBrokers': 'kafka' does not match pattern/],
+    ['connection.mysqlUrl=', /\/connection\/mysqlUrl': minLength: got 0, want 1/],
+    ['containerSecurityContext.readOnlyRootFilesystem=false', /readOnlyRootFilesystem': value must be true/],
+    ['podSecurityContext.runAsUser=0', /\/podSecurityContext\/runAsUser': minimum: got 0, want 1/],
+    ['operator.replicasCount=2', /\/operator': additional properties 'replicasCount' not allowed/],
+    [
+      'api.autoscaling.targetCPUUtilizationPercentage=150',
+      /targetCPUUtilizationPercentage': maximum: got 150, want 100/,
+    ],
+    [
+      'metrics.serviceMonitor.interval=soon',
+      /\/metrics\/serviceMonitor\/interval': 'soon' does not match pattern/,
+    ],
+    ['api.batch.buffer=10', /api\.batch\.buffer \(10\) must be >= api\.batch\.size \(100\)/],
+    [
+      'api.autoscaling.minReplicas=30',
+      /api\.autoscaling\.minReplicas \(30\) must be <= api\.autoscaling\.maxReplicas \(20\)/,
+    ],
+    [
+      'operator.leaderElection.enabled=false',
+      /leaderElection\.enabled must be true when operator\.replicaCount > 1/,
+    ],
+    ['api.terminationGracePeriodSeconds=20', /api\.terminationGracePeriodSeconds \(20\) must exceed/],
+  ];
+  for (const [set, message] of cases) {
+    const r = run('helm', helmTemplateArgs([set]));
+    assert.notEqual(r.code, 0, `--set ${set} must be refused`);
+    assert.match(r.stderr, message, `--set ${set}: ${r.stderr}`);
+  }
+  // An existing Secret makes the inline connection values optional; one operator may run without election.
+  render(['connection.existingSecret=shop-db', 'connection.mysqlUrl=']);
+  render(['operator.leaderElection.enabled=false', 'operator.replicaCount=1']);
+});
