@@ -703,6 +703,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       await run('kubectl', ['-n', NAMESPACE, 'delete', 'ske', event, '--wait=true', '--timeout=90s']).catch(
         (err: unknown) => say(`delete failed: ${err instanceof Error ? err.message : String(err)}`),
       );
+      // The local stack has no garbage collector: with cleanupPolicy Retain the consumer Deployment
+      // (owned by the event) would stay; delete it as the GC would, before the supervisor stops.
+      await run('kubectl', [
+        '-n',
+        NAMESPACE,
+        'delete',
+        'deployment',
+        `${event}-consumer`,
+        '--ignore-not-found',
+        '--wait=true',
+        '--timeout=60s',
+      ]).catch(() => undefined);
+      await sleep(1500); // the supervisor notices and stops its processes
       await stopProc(apiProc);
       await Promise.all(procs.filter((p) => p.name === 'supervisor').map((p) => stopProc(p, 60_000)));
       await Promise.all(procs.map((p) => stopProc(p)));
