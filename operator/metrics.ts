@@ -19,6 +19,10 @@ export interface OperatorMetrics {
   eventDesiredReplicas: Gauge<'namespace' | 'event'>;
   eventReadyReplicas: Gauge<'namespace' | 'event'>;
   eventPhase: Gauge<'namespace' | 'event' | 'phase'>;
+  productStock: Gauge<'namespace' | 'event' | 'product'>;
+  productSold: Gauge<'namespace' | 'event' | 'product'>;
+  /** Product ids reported per event, so a deleted event's product series can be dropped. */
+  productsSeen: Map<string, Set<string>>;
 }
 
 export function createOperatorMetrics(registry: Registry = createRegistry('operator')): OperatorMetrics {
@@ -107,6 +111,20 @@ export function createOperatorMetrics(registry: Registry = createRegistry('opera
       labelNames: ['namespace', 'event', 'phase'],
       registers,
     }),
+    // Per product: one product oversold must not hide behind another's unsold stock in an event sum.
+    productStock: new Gauge({
+      name: 'seckill_operator_product_stock',
+      help: 'Stock total of one product (from Redis).',
+      labelNames: [...perEvent, 'product'],
+      registers,
+    }),
+    productSold: new Gauge({
+      name: 'seckill_operator_product_sold',
+      help: 'Units sold of one product (from Redis).',
+      labelNames: [...perEvent, 'product'],
+      registers,
+    }),
+    productsSeen: new Map(),
   };
 }
 
@@ -133,4 +151,10 @@ export function forgetEvent(m: OperatorMetrics, namespace: string, event: string
   }
   for (const phase of ['Pending', 'Scheduled', 'Active', 'Ended', 'Completed', 'Failed'])
     m.eventPhase.remove({ ...labels, phase });
+  const key = `${namespace}/${event}`;
+  for (const product of m.productsSeen.get(key) ?? []) {
+    m.productStock.remove({ ...labels, product });
+    m.productSold.remove({ ...labels, product });
+  }
+  m.productsSeen.delete(key);
 }

@@ -530,6 +530,14 @@ export class Reconciler {
     const labels = { namespace: ev.namespace, event: ev.name };
     if (status.totalStock !== undefined) m.eventStock.set(labels, status.totalStock);
     if (status.totalSold !== undefined) m.eventSold.set(labels, status.totalSold);
+    const seen = m.productsSeen.get(`${ev.namespace}/${ev.name}`) ?? new Set<string>();
+    for (const p of status.products ?? []) {
+      const product = String(p.id);
+      m.productStock.set({ ...labels, product }, p.total);
+      m.productSold.set({ ...labels, product }, p.sold);
+      seen.add(product);
+    }
+    m.productsSeen.set(`${ev.namespace}/${ev.name}`, seen);
     if (status.lag !== undefined) m.eventLag.set(labels, status.lag);
     if (status.partitions !== undefined) m.eventPartitions.set(labels, status.partitions);
     m.eventDesiredReplicas.set(labels, status.consumers?.desired ?? 0);
