@@ -9,7 +9,7 @@ test('config: defaults are real and documented', () => {
   const c = readApiConfig(new EnvReader(base));
   assert.deepEqual(c.kafkaBrokers, ['127.0.0.1:19092']);
   assert.equal(c.httpPort, 8080);
-  assert.deepEqual(c.batch, { size: 100, intervalMs: 5, workers: 8, buffer: 10_000 });
+  assert.deepEqual(c.batch, { size: 100, maxFlush: 1000, intervalMs: 5, workers: 8, buffer: 10_000 });
   assert.equal(c.throttleMs, 0);
   assert.equal(c.producerMode, 'batched');
   assert.equal(c.kafkaIdempotent, true);

@@ -495,3 +495,34 @@ test('property: exactly-once delivery, per-key order, per-flush outcomes, one fl
     { numRuns: 200 },
   );
 });
+
+test('maxFlush lets a backlog built during a slow flush leave in one flush, in order', async () => {
+  const calls: number[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>((r) => (release = r));
+  const batcher = new Batcher<number>({
+    size: 2,
+    maxFlush: 10,
+    workers: 1,
+    intervalMs: 1000,
+    flush: (groups) => {
+      calls.push([...groups.values()].flat());
+      return calls.length === 1 ? first : Promise.resolve();
+    },
+  });
+  const adds = Array.from({ length: 12 }, (_, i) => batcher.add('hot', i));
+  release();
+  await Promise.all(adds);
+  await batcher.close();
+  assert.deepEqual(calls, [
+    [0, 1],
+    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  ]);
+});
+
+test('maxFlush below size is refused', () => {
+  assert.throws(
+    () => new Batcher<number>({ size: 10, maxFlush: 5, flush: () => Promise.resolve() }),
+    /"maxFlush"/,
+  );
+});

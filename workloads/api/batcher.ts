@@ -61,8 +61,14 @@ export interface BatcherOptions<T> {
    * to fail every entry of the batch. Never called concurrently for the same bucket.
    */
   readonly flush: (groups: Map<string, T[]>) => Promise<void>;
-  /** Entries per flush, at most; a bucket holding this many flushes at once. */
+  /** A bucket holding this many entries flushes at once. */
   readonly size?: number;
+  /**
+   * Entries one flush may take (default: `size`). Larger lets a backlog that built up during a slow flush
+   * leave in one message: per-product throughput then follows the Kafka round trip instead of being
+   * capped at `size` per round trip (one flush per bucket at a time keeps per-key order).
+   */
+  readonly maxFlush?: number;
   /** Per-bucket capacity: entries accepted and not yet settled (queued or in the running flush). */
   readonly buffer?: number;
   /** Number of buckets, i.e. of flushes that may run in parallel. */
@@ -167,6 +173,7 @@ interface Bucket<T> {
 
 export class Batcher<T> {
   private readonly size: number;
+  private readonly maxFlush: number;
   private readonly buffer: number;
   private readonly workers: number;
   private readonly intervalMs: number;
@@ -185,6 +192,7 @@ export class Batcher<T> {
     this.buffer = wholeNumber('buffer', options.buffer ?? DEFAULTS.buffer, 1);
     this.workers = wholeNumber('workers', options.workers ?? DEFAULTS.workers, 1);
     this.intervalMs = wholeNumber('intervalMs', options.intervalMs ?? DEFAULTS.intervalMs, 1, MAX_TIMER_MS);
+    this.maxFlush = wholeNumber('maxFlush', options.maxFlush ?? this.size, this.size);
     if (this.buffer < this.size) {
       throw new RangeError(
         `Batcher option "buffer" (${this.buffer}) must be >= "size" (${this.size}): a bucket must hold a full flush`,
@@ -313,7 +321,7 @@ export class Batcher<T> {
   }
 
   private startFlush(bucket: Bucket<T>, reason: FlushReason): void {
-    const batch = bucket.queue.splice(0, this.size);
+    const batch = bucket.queue.splice(0, this.maxFlush);
     bucket.inFlight = batch.length;
     bucket.tickDue = false;
     void this.runFlush(bucket, reason, batch);

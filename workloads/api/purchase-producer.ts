@@ -74,6 +74,8 @@ export function createKafkaSend(producer: Producer, ackTimeoutMs: number, metric
 
 export interface BatchSettings {
   size: number;
+  /** Entries one flush may take; default `size`. */
+  maxFlush?: number;
   intervalMs: number;
   workers: number;
   buffer: number;
