@@ -15,6 +15,7 @@ import { createLogger, type LogLevel } from '../../workloads/shared/log.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { stackEnv } from './stack-env.js';
+import { waitFor } from './wait.js';
 
 export const NAMESPACE = 'default';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
@@ -34,28 +35,7 @@ export function repoFile(rel: string): string {
   return new URL(rel, root).pathname;
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastErr instanceof Error ? `: last error ${lastErr.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export { waitFor };
 
 /** Installs (or updates) crds/seckillevent.yaml and waits until it is Established. */
 export async function installCrd(kc: k8s.KubeConfig): Promise<void> {

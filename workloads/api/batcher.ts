@@ -7,7 +7,8 @@
 //
 // How a bucket behaves, in one place:
 //   - it flushes when it holds `size` entries ("size"), when its tick comes with entries pending
-//     ("interval"), or when close() drains it ("close"); one flush takes at most `size` entries, oldest first;
+//     ("interval"), or when close() drains it ("close"); one flush takes at most `maxFlush` entries
+//     (default `size`), oldest first;
 //   - at most one flush per bucket runs at a time, so a key's entries (always in the same bucket) reach
 //     `flush` in the order they were added, across flushes;
 //   - a tick that comes while a flush runs is remembered and honoured right after it settles (like a Go
@@ -19,6 +20,8 @@
 // times a second instead of workers / intervalMs (1 600 at the defaults). The timers are deliberately NOT
 // unref()'d: a timer exists only while accepted entries are waiting, and letting the process exit then
 // would drop them silently. An idle or closed Batcher holds no timer, so it never keeps a process alive.
+
+import { fnv1a32 } from '../shared/hash.js';
 
 /** Why a bucket flushed. */
 export type FlushReason = 'size' | 'interval' | 'close';
@@ -138,15 +141,7 @@ export class BatcherClosedError extends Error {
   }
 }
 
-/** FNV-1a (32-bit) over the key's UTF-16 code units: fast, stable across runs, spreads short ids well. */
-export function fnv1a32(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+export { fnv1a32 };
 
 /** One accepted entry and the callbacks of the promise `add()` returned for it. */
 interface Waiter<T> {

@@ -2,6 +2,7 @@
 // Items of one shard are handled one run at a time, in arrival order; consecutive items with the same
 // run key (the same product) are handed over together, so one stock claim covers them all.
 // A full shard queue is reported to the caller, who pauses the Kafka partitions feeding it.
+import { fnv1a32 } from '../shared/hash.js';
 
 interface Queued<T> {
   item: T;
@@ -113,12 +114,5 @@ export class ShardPool<T> {
   }
 }
 
-/** FNV-1a: stable across processes, so a product always lands on the same shard. */
-export function stableHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+/** FNV-1a: stable across processes, so a product always lands on the same shard (the Batcher's hash). */
+export const stableHash = fnv1a32;
