@@ -145,6 +145,25 @@ test('a consumer stopped mid-sale and a new one started sell nothing twice', asy
   }
 });
 
+test('full shard queues pause the partition and lose nothing', async () => {
+  const product = { id: 5, stock: 1000, perUserLimit: 1 };
+  const sale = await createSale(redis, admin, [product]);
+  for (let i = 0; i < 30; i++) await send(sale.topic, sale.name, 5, entries(20, 70_000 + i * 20));
+  // A shard holds 20 entries: every second message finds it full and pauses the partition.
+  const app = consumerFor(sale.name, { SHARD_CAPACITY: '20', CONSUMER_SHARDS: '1' });
+  await app.start();
+  try {
+    await waitFor('every offset to be committed', () => committedEverything(sale.topic, sale.name));
+    const ledger = await readLedger(redis, pool, sale.name, product);
+    assert.deepEqual([ledger.orders, ledger.mysqlSold, ledger.redisSold], [600, 600, 600]);
+    const pauses = (await app.registry.getSingleMetric('seckill_consumer_partition_pauses_total')?.get())
+      ?.values[0]?.value;
+    assert.ok((pauses ?? 0) > 0, `the partition was paused (${pauses} times)`);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('reconciliation finds drift and repairs it to the order count', async () => {
   const product = { id: 4, stock: 5, perUserLimit: 1 };
   const sale = await createSale(redis, admin, [product]);

@@ -51,6 +51,7 @@ async function handleBatch(deps: ConsumerLoopDeps, payload: EachBatchPayload): P
           if (!resume) {
             resume = payload.pause();
             metrics.pausedPartitions.inc();
+            metrics.partitionPauses.inc();
           }
           await shards.room(shard);
         }

@@ -71,6 +71,11 @@ function defineMetrics(registry: Registry) {
       help: 'Entries consumed but not yet committed',
       registers,
     }),
+    partitionPauses: new Counter({
+      name: 'seckill_consumer_partition_pauses_total',
+      help: 'Times a partition was paused because the shard queue it feeds was full',
+      registers,
+    }),
     pausedPartitions: new Gauge({
       name: 'seckill_consumer_paused_partitions',
       help: 'Partitions paused because their shard queues are full',
