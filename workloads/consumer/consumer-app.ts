@@ -102,7 +102,11 @@ export function createConsumerApp(
     async stop() {
       running = false;
       // kafkajs waits for the batch in hand (our eachBatch commits before returning), then leaves the group.
+      // A batch stuck retrying (Redis or MySQL down) is abandoned near the end of the grace period: its
+      // offsets stay uncommitted, so it is redelivered, and the claims and inserts replay as no-ops.
+      const giveUp = setTimeout(() => abort.abort(), Math.floor(config.shutdownGraceMs * 0.8));
       await consumer.disconnect();
+      clearTimeout(giveUp);
       abort.abort();
       await dlqProducer.disconnect();
       await guard.close();
