@@ -29,6 +29,28 @@ export const hasFinalizer = (obj: SeckillEvent): boolean =>
 
 /** Adds the finalizer (optimistic concurrency on resourceVersion: a conflict is retried by the queue). */
 export async function addFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
+  await patchFinalizers(custom, obj, [...(obj.metadata?.finalizers ?? []), FINALIZER]);
+}
+
+/** Removes the finalizer; an object already gone is fine. */
+export async function removeFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
+  try {
+    await patchFinalizers(
+      custom,
+      obj,
+      (obj.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER),
+    );
+  } catch (err) {
+    if (!(err instanceof ApiException && err.code === 404)) throw err;
+  }
+}
+
+/** Merge-patches the finalizer list, guarded by the resourceVersion the decision was made on. */
+async function patchFinalizers(
+  custom: CustomObjectsApi,
+  obj: SeckillEvent,
+  finalizers: string[],
+): Promise<void> {
   const md = obj.metadata ?? {};
   await custom.patchNamespacedCustomObject(
     {
@@ -37,36 +59,10 @@ export async function addFinalizer(custom: CustomObjectsApi, obj: SeckillEvent):
       plural: PLURAL,
       namespace: md.namespace ?? 'default',
       name: md.name ?? '',
-      body: {
-        metadata: { finalizers: [...(md.finalizers ?? []), FINALIZER], resourceVersion: md.resourceVersion },
-      },
+      body: { metadata: { finalizers, resourceVersion: md.resourceVersion } },
     },
     merge,
   );
-}
-
-export async function removeFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
-  const md = obj.metadata ?? {};
-  try {
-    await custom.patchNamespacedCustomObject(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: md.namespace ?? 'default',
-        name: md.name ?? '',
-        body: {
-          metadata: {
-            finalizers: (md.finalizers ?? []).filter((f) => f !== FINALIZER),
-            resourceVersion: md.resourceVersion,
-          },
-        },
-      },
-      merge,
-    );
-  } catch (err) {
-    if (!(err instanceof ApiException && err.code === 404)) throw err;
-  }
 }
 
 /** What cleanup needs, read leniently from a possibly invalid spec (an invalid event is still deletable). */

@@ -16,6 +16,7 @@ import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { stackEnv } from './stack-env.js';
 import { waitFor } from './wait.js';
+import { repoFile } from './paths.js';
 
 export const NAMESPACE = 'default';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
@@ -26,14 +27,7 @@ export function kubeConfig(): k8s.KubeConfig {
   return kc;
 }
 
-/** Repo root, from dist/test/helpers/ or test/helpers/. */
-export function repoFile(rel: string): string {
-  const here = new URL('.', import.meta.url).pathname;
-  const root = here.includes('/dist/')
-    ? new URL('../../../', import.meta.url)
-    : new URL('../../', import.meta.url);
-  return new URL(rel, root).pathname;
-}
+export { repoFile };
 
 export { waitFor };
 

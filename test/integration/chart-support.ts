@@ -3,15 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
+import { repoFile } from '../helpers/paths.js';
 
-/** Repo root, from dist/test/integration/ or test/integration/. */
-export function repoFile(rel: string): string {
-  const here = new URL('.', import.meta.url).pathname;
-  const root = here.includes('/dist/')
-    ? new URL('../../../', import.meta.url)
-    : new URL('../../', import.meta.url);
-  return new URL(rel, root).pathname;
-}
+export { repoFile };
 
 export const CHART = repoFile('charts/seckill');
 
