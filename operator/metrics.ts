@@ -26,6 +26,13 @@ export interface OperatorMetrics {
 }
 
 export function createOperatorMetrics(registry: Registry = createRegistry('operator')): OperatorMetrics {
+  const metrics = defineOperatorMetrics(registry);
+  // Counters start at 0 so the first error is visible to rate() and the SeckillReconcileErrors alert.
+  for (const result of ['success', 'requeue', 'conflict', 'error']) metrics.reconcileTotal.inc({ result }, 0);
+  return metrics;
+}
+
+function defineOperatorMetrics(registry: Registry): OperatorMetrics {
   const registers = [registry];
   const perEvent = ['namespace', 'event'] as const;
   return {

@@ -125,9 +125,11 @@ export class Controller {
           this.queue.addAfter(key, res.requeueAfterMs);
         }
       } catch (err) {
-        result = 'error';
+        // A conflict means the object changed under us: routine with optimistic concurrency, so it is
+        // retried like an error but counted apart (the SeckillReconcileErrors alert watches real errors).
+        result = err instanceof k8s.ApiException && err.code === 409 ? 'conflict' : 'error';
         const delay = this.queue.addRateLimited(key);
-        log.warn('reconcile failed, retrying', {
+        log[result === 'conflict' ? 'debug' : 'warn']('reconcile failed, retrying', {
           event: key,
           worker,
           retryInMs: delay,

@@ -22,7 +22,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A child process whose stdout and stderr go to a log file; stop() is SIGTERM, then SIGKILL. */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+
+/**
+ * A child process whose stdout and stderr go to a log file; stop() is SIGTERM, then SIGKILL. Children still
+ * running when the test process exits (a failed `before`, a timeout) are killed with it.
+ */
 export class Child {
   private readonly proc: ChildProcess;
   private exitCode: number | null | undefined;
@@ -37,12 +43,23 @@ export class Child {
   ) {
     const fd = openSync(logFile, 'a');
     try {
-      this.proc = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', fd, fd] });
+      this.proc = spawn(command, args, {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', fd, fd],
+      });
     } finally {
       closeSync(fd);
     }
+    live.add(this.proc);
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => {
+        for (const p of live) p.kill('SIGKILL');
+      });
+    }
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code, signal) => {
+        live.delete(this.proc);
         this.exitCode = code ?? (signal ? -1 : null);
         resolve();
       });
@@ -80,7 +97,9 @@ export class Child {
       );
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      throw new Error(`${msg}\n--- ${this.name} log (${this.logFile}) ---\n${this.logTail()}`, { cause: err });
+      throw new Error(`${msg}\n--- ${this.name} log (${this.logFile}) ---\n${this.logTail()}`, {
+        cause: err,
+      });
     }
   }
 
@@ -162,13 +181,19 @@ export function readDashboard(): DashboardJson {
 
 export function panelQueries(d: DashboardJson = readDashboard()): PanelQuery[] {
   return d.panels.flatMap((p) =>
-    (p.targets ?? []).map((t, i) => ({ panel: p.title, refId: t.refId ?? String.fromCharCode(65 + i), expr: t.expr })),
+    (p.targets ?? []).map((t, i) => ({
+      panel: p.title,
+      refId: t.refId ?? String.fromCharCode(65 + i),
+      expr: t.expr,
+    })),
   );
 }
 
 /** The query expressions of the dashboard's template variables (e.g. label_values(metric, label)). */
 export function variableQueries(d: DashboardJson = readDashboard()): { name: string; query: string }[] {
-  return (d.templating?.list ?? []).flatMap((v) => (v.definition ? [{ name: v.name, query: v.definition }] : []));
+  return (d.templating?.list ?? []).flatMap((v) =>
+    v.definition ? [{ name: v.name, query: v.definition }] : [],
+  );
 }
 
 export function alertExprs(): { alert: string; expr: string }[] {
@@ -217,12 +242,7 @@ export interface ScrapeJob {
 
 /** A Prometheus config: every job scraped each second; target labels win over scraped ones (honor_labels false, as the chart's ServiceMonitors). */
 export function prometheusConfig(jobs: ScrapeJob[], ruleFile?: string): string {
-  const lines = [
-    'global:',
-    '  scrape_interval: 1s',
-    '  scrape_timeout: 1s',
-    '  evaluation_interval: 1s',
-  ];
+  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s'];
   if (ruleFile) lines.push('rule_files:', `  - ${JSON.stringify(ruleFile)}`);
   lines.push('scrape_configs:');
   for (const j of jobs) {
@@ -252,9 +272,11 @@ export async function promQuery(base: string, query: string): Promise<PromSample
     error?: string;
     data?: { resultType: string; result: PromSample[] | [number, string] };
   };
-  if (body.status !== 'success' || !body.data) throw new Error(`query ${query} failed: ${body.error ?? res.status}`);
+  if (body.status !== 'success' || !body.data)
+    throw new Error(`query ${query} failed: ${body.error ?? res.status}`);
   const { resultType, result } = body.data;
-  if (resultType === 'scalar' || resultType === 'string') return [{ metric: {}, value: result as [number, string] }];
+  if (resultType === 'scalar' || resultType === 'string')
+    return [{ metric: {}, value: result as [number, string] }];
   return result as PromSample[];
 }
 
@@ -279,7 +301,9 @@ export interface PromRule {
 
 export async function promRules(base: string): Promise<PromRule[]> {
   const { text } = await httpGet(`${base}/api/v1/rules`);
-  return (JSON.parse(text) as { data: { groups: { rules: PromRule[] }[] } }).data.groups.flatMap((g) => g.rules);
+  return (JSON.parse(text) as { data: { groups: { rules: PromRule[] }[] } }).data.groups.flatMap(
+    (g) => g.rules,
+  );
 }
 
 export const isFiniteSample = (s: PromSample): boolean => Number.isFinite(Number(s.value[1]));

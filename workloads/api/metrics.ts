@@ -58,6 +58,7 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
   const counters = new Map<string, Counter.Internal>();
   const timers = new Map<Route, Histogram.Internal<'route'>>();
   for (const route of ROUTES) {
+    duration.zero({ route });
     timers.set(route, duration.labels(route));
     for (const outcome of OUTCOMES) {
       const child = requests.labels(route, outcome);
