@@ -47,6 +47,7 @@ export async function preloadStock(scripted: ScriptedRedis, ev: ParsedEvent): Pr
       startMs: ev.startMs,
       endMs: ev.endMs,
       products,
+      batcher: ev.batcher,
     });
   } catch (err) {
     if (err instanceof CatalogError && err.message.includes('BELOWSOLD'))

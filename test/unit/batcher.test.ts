@@ -375,11 +375,19 @@ test('createBatcherMetrics counts flushes by reason, failures, rejections, sizes
   assert.equal(await m('bucket_depth{bucket="0"}'), 0);
 });
 
-test('one metrics observer serves one Batcher', () => {
-  const observer = createBatcherMetrics(new Registry());
-  const flush = (): Promise<void> => Promise.resolve();
-  void new Batcher<number>({ flush, observer }).close();
-  assert.throws(() => new Batcher<number>({ flush, observer }), /another prefix/);
+test('one metrics observer sums the bucket depths of several Batchers and forgets closed ones', async () => {
+  const registry = new Registry();
+  const observer = createBatcherMetrics(registry, 'multi');
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const flush = (): Promise<void> => gate;
+  const one = new Batcher<number>({ flush, size: 1, workers: 1, observer });
+  const two = new Batcher<number>({ flush, size: 1, workers: 1, observer });
+  const adds = [one.add('a', 1), two.add('b', 2), two.add('b', 3)];
+  assert.equal(await scrape(registry, 'multi_bucket_depth{bucket="0"}'), 3);
+  release();
+  await Promise.all([...adds, one.close(), two.close()]);
+  assert.equal(await scrape(registry, 'multi_bucket_depth{bucket="0"}'), 0);
 });
 
 // Model-based property: random adds, clock ticks and flush settlements (some flushes fail), then close.

@@ -17,7 +17,7 @@ import type { ApiConfig } from './config.js';
 import { createApiMetrics } from './metrics.js';
 import { PurchaseService, TicketService } from './purchase.js';
 import {
-  createBatchedSink,
+  createPerEventBatchedSink,
   createKafkaSend,
   createPerRequestSink,
   type PurchaseSink,
@@ -89,7 +89,12 @@ export class ApiApp {
     const send = createKafkaSend(this.producer, config.kafkaAckTimeoutMs, metrics);
     this.sink =
       config.producerMode === 'batched'
-        ? createBatchedSink(send, config.batch, createBatcherMetrics(this.registry))
+        ? createPerEventBatchedSink(
+            send,
+            config.batch,
+            (event) => this.catalog.get(event)?.spec.batcher,
+            createBatcherMetrics(this.registry),
+          )
         : createPerRequestSink(send, config.batch.buffer);
 
     const ulid = monotonicFactory();

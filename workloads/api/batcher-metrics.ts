@@ -14,8 +14,8 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 
 /**
  * Registers the Batcher's metrics on `registry` and returns the observer to pass as the Batcher's
- * `observer` option. One observer serves one Batcher (a second attach throws); give a second Batcher on the
- * same registry its own `prefix`.
+ * `observer` option. One observer may serve several Batchers (the front door runs one per event): counters
+ * and histograms add up, and a bucket's depth is the sum over the Batchers attached (closed ones detach).
  *
  * - `<prefix>_flushes_total{reason}`: flushes started by size, interval or close (failed ones included);
  * - `<prefix>_flush_failures_total`: flushes whose callback failed (every waiter got the error);
@@ -56,7 +56,8 @@ export function createBatcherMetrics(registry: Registry, prefix = 'seckill_batch
     registers,
   });
 
-  let readDepths: (() => readonly number[]) | undefined;
+  const readers = new Set<() => readonly number[]>();
+  let width = 0; // buckets ever reported: a closed Batcher's buckets read 0, they do not vanish
   new Gauge({
     name: `${prefix}_bucket_depth`,
     help: 'Entries accepted by a Batcher bucket and not yet settled (compare with its buffer option).',
@@ -64,7 +65,11 @@ export function createBatcherMetrics(registry: Registry, prefix = 'seckill_batch
     registers,
     // Read at scrape time rather than updated on every add: free on the hot path.
     collect() {
-      readDepths?.().forEach((depth, bucket) => this.set({ bucket: String(bucket) }, depth));
+      const sums: number[] = [];
+      for (const read of readers)
+        read().forEach((depth, bucket) => (sums[bucket] = (sums[bucket] ?? 0) + depth));
+      width = Math.max(width, sums.length);
+      for (let bucket = 0; bucket < width; bucket++) this.set({ bucket: String(bucket) }, sums[bucket] ?? 0);
     },
   });
 
@@ -74,10 +79,10 @@ export function createBatcherMetrics(registry: Registry, prefix = 'seckill_batch
 
   return {
     attach(depths: () => readonly number[]): void {
-      if (readDepths !== undefined) {
-        throw new Error(`batcher metrics "${prefix}" already observe a Batcher; use another prefix`);
-      }
-      readDepths = depths;
+      readers.add(depths);
+    },
+    detach(depths: () => readonly number[]): void {
+      readers.delete(depths);
     },
     flushed(report: FlushReport): void {
       flushes.inc({ reason: report.reason });

@@ -50,6 +50,8 @@ export interface FlushReport {
 export interface BatcherObserver {
   /** Called once, at construction, with a live reader of per-bucket depths (for gauges read at scrape). */
   attach?(depths: () => readonly number[]): void;
+  /** Called once close() has drained everything, with the same reader: forget it. */
+  detach?(depths: () => readonly number[]): void;
   /** Called after every flush settled (its waiters are already resolved or rejected). */
   flushed?(report: FlushReport): void;
   /** Called for every `add()` refused at once. */
@@ -181,6 +183,8 @@ export class Batcher<T> {
   /** close()'s promise; resolves once every bucket is empty and idle. */
   private closed: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
+  /** The depth reader handed to the observer at construction and taken back when closed. */
+  private readonly depthReader = (): readonly number[] => this.bucketDepths();
 
   constructor(options: BatcherOptions<T>) {
     this.size = wholeNumber('size', options.size ?? DEFAULTS.size, 1);
@@ -208,7 +212,7 @@ export class Batcher<T> {
       lastFlushMs: 0,
     }));
     // Not guarded like the other hooks: a failing attach is a set-up error the caller must see.
-    this.observer.attach?.(() => this.bucketDepths());
+    this.observer.attach?.(this.depthReader);
   }
 
   /**
@@ -352,6 +356,7 @@ export class Batcher<T> {
     if (this.resolveClosed !== undefined && this.depth() === 0) {
       this.resolveClosed();
       this.resolveClosed = undefined;
+      this.observer.detach?.(this.depthReader);
     }
   }
 

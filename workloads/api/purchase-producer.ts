@@ -94,6 +94,48 @@ export function createBatchedSink(
   };
 }
 
+/**
+ * One Batcher per event, with the event's own settings (the SeckillEvent's spec.batcher, from the
+ * catalog; `defaults` where it has none). When an event's settings change, purchases go to a new Batcher
+ * and the old one drains (close): each purchase still gets its answer; only the order between a product's
+ * last entries in the old Batcher and its first in the new one is not guaranteed.
+ */
+export function createPerEventBatchedSink(
+  send: KafkaSend,
+  defaults: BatchSettings,
+  settingsFor: (event: string) => Partial<BatchSettings> | undefined,
+  observer?: BatcherObserver,
+): PurchaseSink {
+  const sinks = new Map<string, { settings: string; sink: PurchaseSink }>();
+  const draining = new Set<Promise<void>>();
+  let closed = false;
+  const sinkFor = (event: string): PurchaseSink => {
+    const merged = { ...defaults, ...settingsFor(event) };
+    const settings: BatchSettings = {
+      ...merged,
+      maxFlush: Math.max(merged.size, merged.maxFlush ?? merged.size),
+    };
+    const key = JSON.stringify(settings);
+    const current = sinks.get(event);
+    if (current?.settings === key) return current.sink;
+    if (current) {
+      const done = current.sink.close().finally(() => draining.delete(done));
+      draining.add(done);
+    }
+    const sink = createBatchedSink(send, settings, observer);
+    sinks.set(event, { settings: key, sink });
+    return sink;
+  };
+  return {
+    submit: (p) => (closed ? Promise.reject(new BatcherClosedError()) : sinkFor(p.event).submit(p)),
+    async close() {
+      closed = true;
+      await Promise.all([...[...sinks.values()].map((s) => s.sink.close()), ...draining]);
+    },
+    depth: () => [...sinks.values()].reduce((sum, s) => sum + s.sink.depth(), 0),
+  };
+}
+
 /** One Kafka send per purchase, at most `maxInFlight` at a time (beyond: BatcherFullError, i.e. 429). */
 export function createPerRequestSink(send: KafkaSend, maxInFlight: number): PurchaseSink {
   let inFlight = 0;

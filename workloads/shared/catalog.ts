@@ -11,6 +11,14 @@ export interface ProductSpec {
   perUserLimit: number;
 }
 
+/** The front door's Batcher settings for one event (the SeckillEvent's spec.batcher). */
+export interface BatcherSettings {
+  size: number;
+  intervalMs: number;
+  workers: number;
+  buffer: number;
+}
+
 export interface EventSpec {
   name: string;
   /** The Kafka topic purchases of this event go to. */
@@ -18,6 +26,8 @@ export interface EventSpec {
   startMs: number;
   endMs: number;
   products: ProductSpec[];
+  /** Absent: the front door's own defaults apply. */
+  batcher?: BatcherSettings;
 }
 
 export interface ProductStock {
@@ -49,7 +59,24 @@ export function parseEventSpec(name: string, fields: Record<string, string>): Ev
   const topic = fields.topic;
   if (!topic || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic))
     throw new CatalogError(`event ${name}: bad topic ${topic}`);
-  return { name, topic, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
+  const spec: EventSpec = { name, topic, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
+  if (fields.batcher) spec.batcher = parseBatcher(name, fields.batcher);
+  return spec;
+}
+
+function parseBatcher(event: string, raw: string): BatcherSettings {
+  let b: unknown;
+  try {
+    b = JSON.parse(raw);
+  } catch {
+    throw new CatalogError(`event ${event}: batcher is not JSON`);
+  }
+  const o = (b ?? {}) as Record<string, unknown>;
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  if (!ok(o.size) || !ok(o.intervalMs) || !ok(o.workers) || !ok(o.buffer) || o.buffer < o.size) {
+    throw new CatalogError(`event ${event}: bad batcher settings ${raw}`);
+  }
+  return { size: o.size, intervalMs: o.intervalMs, workers: o.workers, buffer: o.buffer };
 }
 
 function parseProduct(event: string, value: unknown): ProductSpec {
@@ -83,6 +110,7 @@ export async function preloadEvent({ redis, run }: ScriptedRedis, spec: EventSpe
       startMs: String(spec.startMs),
       endMs: String(spec.endMs),
       products: JSON.stringify(products),
+      ...(spec.batcher ? { batcher: JSON.stringify(spec.batcher) } : {}),
     })
     .sadd(keys.events(), spec.name)
     .exec();
