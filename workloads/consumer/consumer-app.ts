@@ -7,6 +7,7 @@ import type { PurchaseBatch } from '../shared/kafka/codec.js';
 import { consumerGroup, deadLetterTopic } from '../shared/kafka/topics.js';
 import type { Logger } from '../shared/log.js';
 import { createRegistry } from '../shared/metrics.js';
+import { migrate } from '../shared/mysql/migrations.js';
 import { createMysqlPool } from '../shared/mysql/pool.js';
 import { createRedis } from '../shared/redis/client.js';
 import { withScripts } from '../shared/redis/scripts.js';
@@ -78,6 +79,8 @@ export function createConsumerApp(
     ready: () => running,
     async start() {
       server = await startHealthServer(config.httpPort, registry, { ready: () => running });
+      // Idempotent and serialised by a named lock, so every replica may run it: a cluster needs no job.
+      await migrate(pool);
       await terms.refresh();
       await Promise.all([consumer.connect(), dlqProducer.connect()]);
       await runConsumerLoop({
