@@ -59,7 +59,13 @@ export function parseEventSpec(name: string, fields: Record<string, string>): Ev
   const topic = fields.topic;
   if (!topic || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic))
     throw new CatalogError(`event ${name}: bad topic ${topic}`);
-  const spec: EventSpec = { name, topic, startMs, endMs, products: products.map((p) => parseProduct(name, p)) };
+  const spec: EventSpec = {
+    name,
+    topic,
+    startMs,
+    endMs,
+    products: products.map((p) => parseProduct(name, p)),
+  };
   if (fields.batcher) spec.batcher = parseBatcher(name, fields.batcher);
   return spec;
 }
