@@ -6,6 +6,11 @@
 //           group) but the event is withdrawn from the front door's catalog, so buyers get 404 instead of
 //           buying from a sale that no longer exists. The Deployment is deleted by the garbage collector
 //           through its owner reference.
+// Event names are global in Redis and Kafka: cleanup first claims the name (resources/stock.ts
+// claimEventName) and touches Redis and Kafka only when this event owns it; an event refused for a
+// NameConflict only loses its own (namespaced) Deployment. Holding the claim until the last step, Delete
+// withdraws the event from the front door, deletes the topic and group, and removes the Redis keys (the
+// claim with them) last, so no other namespace can take the name while its topic is being deleted.
 // Cleanup failures (Redis or Kafka down, group still has members) are retried with backoff; the object
 // stays Terminating meanwhile. To give up on cleanup, remove the finalizer by hand.
 import {
@@ -17,9 +22,10 @@ import {
 } from '@kubernetes/client-node';
 import type { ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { consumerGroup, purchaseTopic } from '../../workloads/shared/kafka/topics.js';
+import { keys } from '../../workloads/shared/keys.js';
 import { FINALIZER, GROUP, PLURAL, VERSION, type SeckillEvent } from '../api/types.js';
 import { consumerDeploymentName } from '../resources/consumer-deployment.js';
-import { deleteStock, withdrawEvent } from '../resources/stock.js';
+import { claimEventName, deleteStock, ownerId, withdrawEvent } from '../resources/stock.js';
 import { deleteTopicAndGroup, type TopicAdmin } from '../resources/topic.js';
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -93,7 +99,13 @@ export async function cleanup(deps: CleanupDeps, obj: SeckillEvent): Promise<str
   const { name, topic, productIds } = cleanupTarget(obj);
   const namespace = obj.metadata?.namespace ?? 'default';
   const policy = obj.spec?.cleanupPolicy === 'Delete' ? 'Delete' : 'Retain';
+  const self = { namespace, uid: obj.metadata?.uid ?? '' };
+  const owner = await claimEventName(deps.redis.redis, name, self);
+  const ours = owner === ownerId(self);
   if (policy === 'Retain') {
+    if (!ours) {
+      return `cleanupPolicy Retain: the name ${name} belongs to SeckillEvent ${owner}: left the catalog alone`;
+    }
     await withdrawEvent(deps.redis.redis, name);
     return `cleanupPolicy Retain: withdrew ${name} from the front door; kept stock, topic ${topic} and the consumer group`;
   }
@@ -106,11 +118,16 @@ export async function cleanup(deps: CleanupDeps, obj: SeckillEvent): Promise<str
   } catch (err) {
     if (!(err instanceof ApiException && err.code === 404)) throw err;
   }
+  if (!ours) {
+    return `cleanupPolicy Delete: removed the consumer Deployment; the name ${name} belongs to SeckillEvent ${owner}, so its Redis keys and topic ${topic} were left alone`;
+  }
+  // The front door stops selling first (it lists names from this set), the claim stays until the end.
+  await deps.redis.redis.srem(keys.events(), name);
+  const group = consumerGroup(name);
+  await deleteTopicAndGroup(deps.kafka, topic, group);
   await deleteStock(deps.redis.redis, {
     name,
     products: productIds.map((id) => ({ id, stock: 0, perUserLimit: 1 })),
   });
-  const group = consumerGroup(name);
-  await deleteTopicAndGroup(deps.kafka, topic, group);
-  return `cleanupPolicy Delete: removed the consumer Deployment, Redis keys of ${productIds.length} products, topic ${topic} and group ${group}`;
+  return `cleanupPolicy Delete: removed the consumer Deployment, topic ${topic}, group ${group} and Redis keys of ${productIds.length} products`;
 }

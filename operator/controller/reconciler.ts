@@ -4,7 +4,9 @@
 //   1. reads the event (gone -> forget it); deleting -> the finalizer's cleanup, then remove the finalizer;
 //   2. validates the spec (invalid -> phase Failed, reason InvalidSpec, no retry until the spec changes);
 //   3. adds the finalizer;
-//   4. preloads the stock and the event's window for the front door (StockPreloaded);
+//   4. claims the event's name (global in Redis and Kafka; taken by another namespace/uid -> phase Failed,
+//      StockPreloaded False reason NameConflict, nothing written, rechecked at the idle refresh), then
+//      preloads the stock and the event's window for the front door (StockPreloaded);
 //   5. ensures the topic and its partitions (TopicReady), reads the consumer lag;
 //   6. applies the consumer Deployment with the replicas of the scaling rule (ConsumersReady);
 //   7. computes the phase from the clock and writes status (only when it changed) with conditions;
@@ -47,7 +49,7 @@ import {
 } from '../resources/consumer-deployment.js';
 import { consumerLag, type LagAdmin } from '../resources/lag.js';
 import { decideReplicas, emptyScaleMemory, type ScaleMemory } from '../resources/scaling.js';
-import { preloadStock, readProducts } from '../resources/stock.js';
+import { claimEventName, ownerId, parseOwner, preloadStock, readProducts } from '../resources/stock.js';
 import { ensureTopic, type TopicAdmin } from '../resources/topic.js';
 import type { Recorder } from './events.js';
 import { addFinalizer, cleanup, hasFinalizer, removeFinalizer } from './finalizer.js';
@@ -105,6 +107,8 @@ const isNotFound = (err: unknown): boolean => err instanceof ApiException && err
 /** What the operator remembers between reconciles of one event (lost on restart: all of it is optional). */
 interface EventMemory {
   scale: ScaleMemory;
+  /** This process saw the event own its name (lets a Redis outage not stop Kafka and scaling work). */
+  ownsName?: boolean;
 }
 
 export class Reconciler {
@@ -170,81 +174,117 @@ export class Reconciler {
     const mem = this.memory.get(key) ?? { scale: emptyScaleMemory() };
     this.memory.set(key, mem);
 
+    // The name first: it is global in Redis and Kafka, and another namespace's event may hold it.
+    let nameOk = false;
+    let claimError: string | undefined;
+    try {
+      const owner = await claimEventName(this.d.redis.redis, ev.name, ev);
+      if (owner !== ownerId(ev)) {
+        mem.ownsName = false;
+        return await this.nameConflict(obj, ev, owner);
+      }
+      mem.ownsName = true;
+      nameOk = true;
+    } catch (err) {
+      claimError = `Redis: ${errMessage(err)}`;
+      // Owned before the outage: a name is only given up by its owner's cleanup, so carry on with Kafka.
+      nameOk = mem.ownsName === true;
+    }
+
     // Stock and the front door's catalog entry.
     let products: ProductStatus[] | undefined;
     let preloaded = false;
-    try {
-      const stored = await readEvent(this.d.redis.redis, ev.name).catch(() => undefined);
-      if (stored && sameCatalogEntry(stored, ev)) {
-        products = await readProducts(this.d.redis.redis, ev);
-        conds.push(stockCondition(ev, products));
-      } else {
-        const res = await preloadStock(this.d.redis, ev);
-        products = res.products;
-        if (res.belowSold.length > 0) {
-          const msg = res.belowSold
-            .map(
-              (b) =>
-                `product ${b.id}: stock ${b.requested} is below the ${b.sold} units already sold, kept ${b.kept}`,
-            )
-            .join('; ');
-          conds.push({ type: 'StockPreloaded', status: 'False', reason: 'StockBelowSold', message: msg });
-          await recorder.record(target, 'Warning', 'StockBelowSold', msg);
-        } else {
+    if (claimError !== undefined) {
+      conds.push({
+        type: 'StockPreloaded',
+        status: 'False',
+        reason: 'RedisUnavailable',
+        message: claimError,
+      });
+      errors.push(claimError);
+    } else {
+      try {
+        const stored = await readEvent(this.d.redis.redis, ev.name).catch(() => undefined);
+        if (stored && sameCatalogEntry(stored, ev)) {
+          products = await readProducts(this.d.redis.redis, ev);
           conds.push(stockCondition(ev, products));
-          const units = products.reduce((s, p) => s + p.total, 0);
+        } else {
+          const res = await preloadStock(this.d.redis, ev);
+          products = res.products;
+          if (res.belowSold.length > 0) {
+            const msg = res.belowSold
+              .map(
+                (b) =>
+                  `product ${b.id}: stock ${b.requested} is below the ${b.sold} units already sold, kept ${b.kept}`,
+              )
+              .join('; ');
+            conds.push({ type: 'StockPreloaded', status: 'False', reason: 'StockBelowSold', message: msg });
+            await recorder.record(target, 'Warning', 'StockBelowSold', msg);
+          } else {
+            conds.push(stockCondition(ev, products));
+            const units = products.reduce((s, p) => s + p.total, 0);
+            await recorder.record(
+              target,
+              'Normal',
+              'StockPreloaded',
+              `preloaded ${products.length} products, ${units} units`,
+            );
+          }
+        }
+        preloaded = true;
+      } catch (err) {
+        const msg = `Redis: ${errMessage(err)}`;
+        conds.push({ type: 'StockPreloaded', status: 'False', reason: 'RedisUnavailable', message: msg });
+        errors.push(msg);
+      }
+    }
+
+    // Topic, partitions and lag (not while the name's owner is unknown: the topic may be another's).
+    let partitions: number | undefined;
+    let lag: number | undefined;
+    if (!nameOk) {
+      conds.push({
+        type: 'TopicReady',
+        status: 'Unknown',
+        reason: 'RedisUnavailable',
+        message: `whether the name ${ev.name} is this event's is unknown until Redis answers: topic left alone`,
+      });
+    } else {
+      try {
+        const topic = await ensureTopic(this.d.kafka, ev.topic, ev.partitions, ev.replicationFactor);
+        partitions = topic.partitions;
+        if (topic.action === 'created') {
           await recorder.record(
             target,
             'Normal',
-            'StockPreloaded',
-            `preloaded ${products.length} products, ${units} units`,
+            'TopicCreated',
+            `created topic ${ev.topic} with ${topic.partitions} partitions`,
+          );
+        } else if (topic.action === 'raised') {
+          await recorder.record(
+            target,
+            'Normal',
+            'PartitionsRaised',
+            `raised topic ${ev.topic} from ${topic.previous} to ${topic.partitions} partitions`,
           );
         }
+        if (topic.action === 'cannotLower') {
+          const msg = `topic ${ev.topic} has ${topic.partitions} partitions and the spec asks ${ev.partitions}: Kafka cannot remove partitions, keeping ${topic.partitions}`;
+          conds.push({ type: 'TopicReady', status: 'False', reason: 'NotSupported', message: msg });
+          await recorder.record(target, 'Warning', 'NotSupported', msg);
+        } else {
+          conds.push({
+            type: 'TopicReady',
+            status: 'True',
+            reason: 'TopicReady',
+            message: `topic ${ev.topic} has ${topic.partitions} partitions`,
+          });
+        }
+      } catch (err) {
+        const msg = `Kafka: ${errMessage(err)}`;
+        conds.push({ type: 'TopicReady', status: 'False', reason: 'KafkaUnavailable', message: msg });
+        errors.push(msg);
       }
-      preloaded = true;
-    } catch (err) {
-      const msg = `Redis: ${errMessage(err)}`;
-      conds.push({ type: 'StockPreloaded', status: 'False', reason: 'RedisUnavailable', message: msg });
-      errors.push(msg);
-    }
-
-    // Topic, partitions and lag.
-    let partitions: number | undefined;
-    let lag: number | undefined;
-    try {
-      const topic = await ensureTopic(this.d.kafka, ev.topic, ev.partitions, ev.replicationFactor);
-      partitions = topic.partitions;
-      if (topic.action === 'created') {
-        await recorder.record(
-          target,
-          'Normal',
-          'TopicCreated',
-          `created topic ${ev.topic} with ${topic.partitions} partitions`,
-        );
-      } else if (topic.action === 'raised') {
-        await recorder.record(
-          target,
-          'Normal',
-          'PartitionsRaised',
-          `raised topic ${ev.topic} from ${topic.previous} to ${topic.partitions} partitions`,
-        );
-      }
-      if (topic.action === 'cannotLower') {
-        const msg = `topic ${ev.topic} has ${topic.partitions} partitions and the spec asks ${ev.partitions}: Kafka cannot remove partitions, keeping ${topic.partitions}`;
-        conds.push({ type: 'TopicReady', status: 'False', reason: 'NotSupported', message: msg });
-        await recorder.record(target, 'Warning', 'NotSupported', msg);
-      } else {
-        conds.push({
-          type: 'TopicReady',
-          status: 'True',
-          reason: 'TopicReady',
-          message: `topic ${ev.topic} has ${topic.partitions} partitions`,
-        });
-      }
-    } catch (err) {
-      const msg = `Kafka: ${errMessage(err)}`;
-      conds.push({ type: 'TopicReady', status: 'False', reason: 'KafkaUnavailable', message: msg });
-      errors.push(msg);
     }
     if (partitions !== undefined) {
       try {
@@ -269,69 +309,78 @@ export class Reconciler {
     let ready = 0;
     let recheckAfterMs: number | undefined;
     let lastScaleTime = obj.status?.lastScaleTime;
-    try {
-      const existing = await this.readDeployment(ev);
-      if (existing && !ownedBy(existing, ev.uid)) {
-        const msg = `Deployment ${consumerDeploymentName(ev.name)} exists and is not owned by this SeckillEvent`;
-        conds.push({ type: 'ConsumersReady', status: 'False', reason: 'DeploymentConflict', message: msg });
-        await recorder.record(target, 'Warning', 'DeploymentConflict', msg);
-        errors.push(msg);
-      } else {
-        const current = existing?.spec?.replicas;
-        const decision = decideReplicas({
-          phase: clockPhase,
-          nowMs: now,
-          lag,
-          partitions: partitions ?? ev.partitions,
-          consumer: ev.consumer,
-          current,
-          memory: mem.scale,
-        });
-        mem.scale = decision.memory;
-        recheckAfterMs = decision.recheckAfterMs;
-        desired = decision.replicas;
-        const applied = await this.applyDeployment(ev, desired);
-        ready = applied.status?.readyReplicas ?? 0;
-        if (!existing) {
-          await recorder.record(
-            target,
-            'Normal',
-            'DeploymentCreated',
-            `created Deployment ${consumerDeploymentName(ev.name)} with ${desired} replicas`,
-          );
-        } else if (current !== desired) {
-          lastScaleTime = new Date(now).toISOString();
-          const msg = `scaled consumers from ${current ?? 0} to ${desired} (${decision.reason}, lag ${lag ?? 'unknown'})`;
-          log.info(msg, { event: key });
-          await recorder.record(target, 'Normal', 'Scaled', msg);
-        }
-        if (desired === 0) {
-          conds.push({
-            type: 'ConsumersReady',
-            status: 'True',
-            reason: 'ScaledToZero',
-            message: 'no consumers needed',
-          });
-        } else if (ready >= desired) {
-          conds.push({
-            type: 'ConsumersReady',
-            status: 'True',
-            reason: 'Ready',
-            message: `${ready}/${desired} consumers ready`,
-          });
+    if (!nameOk) {
+      conds.push({
+        type: 'ConsumersReady',
+        status: 'Unknown',
+        reason: 'RedisUnavailable',
+        message: `whether the name ${ev.name} is this event's is unknown until Redis answers: consumers left alone`,
+      });
+    } else {
+      try {
+        const existing = await this.readDeployment(ev);
+        if (existing && !ownedBy(existing, ev.uid)) {
+          const msg = `Deployment ${consumerDeploymentName(ev.name)} exists and is not owned by this SeckillEvent`;
+          conds.push({ type: 'ConsumersReady', status: 'False', reason: 'DeploymentConflict', message: msg });
+          await recorder.record(target, 'Warning', 'DeploymentConflict', msg);
+          errors.push(msg);
         } else {
-          conds.push({
-            type: 'ConsumersReady',
-            status: 'False',
-            reason: 'Progressing',
-            message: `${ready}/${desired} consumers ready`,
+          const current = existing?.spec?.replicas;
+          const decision = decideReplicas({
+            phase: clockPhase,
+            nowMs: now,
+            lag,
+            partitions: partitions ?? ev.partitions,
+            consumer: ev.consumer,
+            current,
+            memory: mem.scale,
           });
+          mem.scale = decision.memory;
+          recheckAfterMs = decision.recheckAfterMs;
+          desired = decision.replicas;
+          const applied = await this.applyDeployment(ev, desired);
+          ready = applied.status?.readyReplicas ?? 0;
+          if (!existing) {
+            await recorder.record(
+              target,
+              'Normal',
+              'DeploymentCreated',
+              `created Deployment ${consumerDeploymentName(ev.name)} with ${desired} replicas`,
+            );
+          } else if (current !== desired) {
+            lastScaleTime = new Date(now).toISOString();
+            const msg = `scaled consumers from ${current ?? 0} to ${desired} (${decision.reason}, lag ${lag ?? 'unknown'})`;
+            log.info(msg, { event: key });
+            await recorder.record(target, 'Normal', 'Scaled', msg);
+          }
+          if (desired === 0) {
+            conds.push({
+              type: 'ConsumersReady',
+              status: 'True',
+              reason: 'ScaledToZero',
+              message: 'no consumers needed',
+            });
+          } else if (ready >= desired) {
+            conds.push({
+              type: 'ConsumersReady',
+              status: 'True',
+              reason: 'Ready',
+              message: `${ready}/${desired} consumers ready`,
+            });
+          } else {
+            conds.push({
+              type: 'ConsumersReady',
+              status: 'False',
+              reason: 'Progressing',
+              message: `${ready}/${desired} consumers ready`,
+            });
+          }
         }
+      } catch (err) {
+        const msg = `consumer Deployment: ${errMessage(err)}`;
+        conds.push({ type: 'ConsumersReady', status: 'False', reason: 'DeploymentFailed', message: msg });
+        errors.push(msg);
       }
-    } catch (err) {
-      const msg = `consumer Deployment: ${errMessage(err)}`;
-      conds.push({ type: 'ConsumersReady', status: 'False', reason: 'DeploymentFailed', message: msg });
-      errors.push(msg);
     }
 
     if (products) conds.push(soldOutCondition(products));
@@ -473,8 +522,30 @@ export class Reconciler {
     );
   }
 
+  /**
+   * Another SeckillEvent (another namespace, or an older uid the claim could not adopt) owns this name in
+   * Redis and Kafka: Failed with NameConflict, nothing written to either. Looked at again at the idle
+   * refresh, so the event proceeds once the owner's cleanup has freed the name.
+   */
+  private async nameConflict(obj: SeckillEvent, ev: ParsedEvent, owner: string): Promise<ReconcileResult> {
+    const other = parseOwner(owner);
+    const message =
+      `the name ${ev.name} is already used by SeckillEvent ${other.namespace}/${ev.name} (uid ${other.uid || '?'}): ` +
+      `event names are global across namespaces in Redis (seckill:event:{${ev.name}}) and Kafka (topic ${ev.topic}), ` +
+      'so this event is not preloaded and nothing was written; rename it, or delete the other one';
+    await this.fail(obj, 'NameConflict', message, [
+      { type: 'StockPreloaded', status: 'False', reason: 'NameConflict', message },
+    ]);
+    return { requeueAfterMs: this.d.config.idleRefreshMs };
+  }
+
   /** Phase Failed with a reason: nothing is retried until the spec changes (a new generation). */
-  private async fail(obj: SeckillEvent, reason: string, message: string): Promise<void> {
+  private async fail(
+    obj: SeckillEvent,
+    reason: string,
+    message: string,
+    extra: ConditionUpdate[] = [],
+  ): Promise<void> {
     const generation = obj.metadata?.generation ?? 0;
     const target = {
       namespace: obj.metadata?.namespace ?? 'default',
@@ -483,7 +554,7 @@ export class Reconciler {
     };
     const conditions = setConditions(
       obj.status?.conditions ?? [],
-      [{ type: 'Ready', status: 'False', reason, message }],
+      [{ type: 'Ready', status: 'False', reason, message }, ...extra],
       generation,
       new Date(),
     );

@@ -4,6 +4,12 @@
 // Idempotent and safe on a running sale: the set-stock script never resets `seckill` (units sold). A stock
 // decrease below what is already sold is refused per product: that product keeps its current total, the
 // others are applied, and the caller reports StockPreloaded=False reason StockBelowSold.
+//
+// Event names are global in Redis and Kafka (seckill:event:{name}, topic seckill.<name>.purchases) while
+// SeckillEvents are namespaced: two events with one name in two namespaces would share stock and topic.
+// So the catalog hash also records its owner (field `owner` = "<namespace>/<uid>", ignored by the front
+// door's parseEventSpec), claimed atomically before anything is written; the reconciler refuses an event
+// whose name another one owns (NameConflict), and cleanup touches Redis and Kafka only as the owner.
 import { CatalogError, deleteEvent, preloadEvent, readStock } from '../../workloads/shared/catalog.js';
 import { keys } from '../../workloads/shared/keys.js';
 import type { ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
@@ -20,6 +26,51 @@ export interface BelowSold {
 export interface StockResult {
   products: ProductStatus[];
   belowSold: BelowSold[];
+}
+
+/** The catalog hash field naming the SeckillEvent that owns an event name. */
+export const OWNER_FIELD = 'owner';
+
+/** The owner value of a SeckillEvent: "<namespace>/<uid>". */
+export const ownerId = (ev: { namespace: string; uid: string }): string => `${ev.namespace}/${ev.uid}`;
+
+/** "<namespace>/<uid>" split back (uid empty when the value has no slash). */
+export function parseOwner(owner: string): { namespace: string; uid: string } {
+  const i = owner.indexOf('/');
+  return i < 0 ? { namespace: owner, uid: '' } : { namespace: owner.slice(0, i), uid: owner.slice(i + 1) };
+}
+
+// KEYS[1] the event hash; ARGV[1] the claimant ("<ns>/<uid>"); ARGV[2] its namespace prefix ("<ns>/").
+// HSETNX semantics, plus: an owner in the claimant's own namespace with another uid is a deleted
+// predecessor (two objects of one name cannot coexist in a namespace), so the claimant adopts the name.
+// Returns the owner after the call.
+const CLAIM_SCRIPT = `
+local owner = redis.call('HGET', KEYS[1], '${OWNER_FIELD}')
+if owner == ARGV[1] then return owner end
+if (not owner) or string.sub(owner, 1, string.len(ARGV[2])) == ARGV[2] then
+  redis.call('HSET', KEYS[1], '${OWNER_FIELD}', ARGV[1])
+  return ARGV[1]
+end
+return owner
+`;
+
+/**
+ * Claims an event name for a SeckillEvent, atomically; returns the owner afterwards (the claimant's
+ * ownerId when the name is free, already its own, or left by a deleted event of the same namespace).
+ */
+export async function claimEventName(
+  redis: Redis,
+  name: string,
+  owner: { namespace: string; uid: string },
+): Promise<string> {
+  const got: unknown = await redis.eval(
+    CLAIM_SCRIPT,
+    1,
+    keys.event(name),
+    ownerId(owner),
+    `${owner.namespace}/`,
+  );
+  return String(got);
 }
 
 /** Thrown when sales moved between our check and the write: retried with backoff. */
