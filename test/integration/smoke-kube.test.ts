@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { stackEnv, uniqueName } from '../helpers/stack-env.js';
+import { waitFor } from '../helpers/wait.js';
 
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(stackEnv.kubeconfig());
@@ -42,16 +43,6 @@ const crd: k8s.V1CustomResourceDefinition = {
   },
 };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 test('kube-apiserver: install a CRD, create and patch a custom object, see it through an informer', async (t) => {
   await ext.createCustomResourceDefinition({ body: crd }).catch((err: unknown) => {
     if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
@@ -83,8 +74,23 @@ test('kube-apiserver: install a CRD, create and patch a custom object, see it th
     informer.on('add', onChange);
     informer.on('update', onChange);
   });
+  // client-node stops an informer on any error (a watch cut, a list before the CRD is served): restart it,
+  // as the operator's ResilientInformer does.
+  let stopped = false;
+  informer.on('error', () => {
+    if (!stopped) setTimeout(() => void informer.start().catch(() => undefined), 500);
+  });
+  // The CRD is Established before its REST endpoint always answers: list once before watching.
+  await waitFor('the custom resource to be served', () =>
+    custom
+      .listNamespacedCustomObject({ group, version: 'v1', namespace: 'default', plural })
+      .then(() => true),
+  );
   await informer.start();
-  after(() => informer.stop());
+  after(async () => {
+    stopped = true;
+    await informer.stop();
+  });
 
   await custom.createNamespacedCustomObject({
     group,
