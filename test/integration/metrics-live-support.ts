@@ -2,120 +2,13 @@
 // a real Prometheus on a free port with its own config and temp tsdb, the Prometheus HTTP API, the text
 // exposition format, and a throwaway namespace on the stack's bare kube-apiserver.
 // No side effects at import: node --test may load this file as a test file of its own.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
+import { Child, freePort } from '../helpers/child-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { baseMetric, metricNames, repoFile } from './chart-support.js';
 
-/** A free TCP port on 127.0.0.1 (the kernel picks it; closed again before it is handed out). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
-
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-/**
- * A child process whose stdout and stderr go to a log file; stop() is SIGTERM, then SIGKILL. Children still
- * running when the test process exits (a failed `before`, a timeout) are killed with it.
- */
-export class Child {
-  private readonly proc: ChildProcess;
-  private exitCode: number | null | undefined;
-  private readonly exited: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    command: string,
-    args: string[],
-    env: Record<string, string>,
-    readonly logFile: string,
-  ) {
-    const fd = openSync(logFile, 'a');
-    try {
-      this.proc = spawn(command, args, {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
-    live.add(this.proc);
-    if (!exitHook) {
-      exitHook = true;
-      process.once('exit', () => {
-        for (const p of live) p.kill('SIGKILL');
-      });
-    }
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        live.delete(this.proc);
-        this.exitCode = code ?? (signal ? -1 : null);
-        resolve();
-      });
-      this.proc.once('error', () => {
-        this.exitCode = -1;
-        resolve();
-      });
-    });
-  }
-
-  get running(): boolean {
-    return this.exitCode === undefined;
-  }
-
-  /** The last lines of its log, for error messages. */
-  logTail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-
-  /** Polls `probe`, failing at once (with the log) if the process died, or after timeoutMs. */
-  async waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    try {
-      return await waitFor(
-        `${this.name}: ${what}`,
-        async () => {
-          if (!this.running) throw new Error(`${this.name} exited with ${this.exitCode}`);
-          return probe();
-        },
-        timeoutMs,
-        200,
-      );
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new Error(`${msg}\n--- ${this.name} log (${this.logFile}) ---\n${this.logTail()}`, {
-        cause: err,
-      });
-    }
-  }
-
-  /** SIGTERM, wait up to graceMs, then SIGKILL. Returns the exit code (-1 when killed by a signal). */
-  async stop(graceMs = 15_000): Promise<number | null | undefined> {
-    if (this.running) {
-      this.proc.kill('SIGTERM');
-      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([this.exited.then(() => 'exited' as const), timer])) === 'timeout') {
-        this.proc.kill('SIGKILL');
-        await this.exited;
-      }
-    }
-    return this.exitCode;
-  }
-}
+export { Child, freePort };
 
 /** GET a URL with a bounded time; the status and text body. */
 export async function httpGet(url: string, timeoutMs = 5000): Promise<{ status: number; text: string }> {

@@ -488,8 +488,21 @@ test('Prometheus scrapes the three processes and every dashboard panel query ret
   ).catch((err: unknown) => {
     throw new Error(`purchase outcomes: ${JSON.stringify([...purchaseOutcomes])}`, { cause: err });
   });
-  const claims = byLabel(results.get('Claims by outcome/A') ?? [], 'outcome');
-  assert.ok((claims.get('won') ?? 0) > 0, `won claims: ${JSON.stringify([...claims])}`);
+  // The claim counters exist at 0 from the start, so the first answer may be a zero rate: poll.
+  const claimsQuery = queries.find((q) => q.key === 'Claims by outcome/A');
+  assert.ok(claimsQuery);
+  let claims = new Map<string, number>();
+  await waitFor(
+    'a rate of won claims',
+    async () => {
+      claims = byLabel(await promQuery(promUrl, claimsQuery.promql), 'outcome');
+      return (claims.get('won') ?? 0) > 0 ? true : undefined;
+    },
+    30_000,
+    1000,
+  ).catch((err: unknown) => {
+    throw new Error(`won claims: ${JSON.stringify([...claims])}`, { cause: err });
+  });
   const stockQuery = queries.find((q) => q.key === 'Stock remaining/A');
   assert.ok(stockQuery);
   await waitFor(

@@ -5,8 +5,7 @@
 // SIGTERM on the new leader releases the Lease and exits 0, and a third process takes the released Lease at
 // once and runs the finalizer when the event is deleted (cleanupPolicy Delete).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,8 +20,8 @@ import { deadLetterTopic, purchaseTopic } from '../../workloads/shared/kafka/top
 import { createLogger } from '../../workloads/shared/log.js';
 import { eventBody, installCrd, kubeConfig, repoFile } from '../helpers/operator-kube.js';
 import { stackEnv, uniqueName } from '../helpers/stack-env.js';
-import { waitFor } from '../helpers/wait.js';
-import { deleteNamespace, freePort, httpGet } from './metrics-live-support.js';
+import { Child, freePort } from '../helpers/child-process.js';
+import { deleteNamespace, httpGet } from './metrics-live-support.js';
 
 const LEASE_S = 4;
 const RENEW_S = 3;
@@ -43,98 +42,10 @@ const event = uniqueName('fo');
 const topic = purchaseTopic(event);
 const tmp = mkdtempSync(join(tmpdir(), 'seckill-operator-failover-'));
 
-const live = new Set<ChildProcess>();
-// Children still running when the test process exits (a failed `before`, a timeout) go with it.
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
-
-/** An operator child process (log to a file) that the test can SIGKILL or SIGTERM. */
-class Proc {
-  private readonly proc: ChildProcess;
-  private code: number | null | undefined;
-  private readonly exited: Promise<void>;
-
-  constructor(
-    readonly name: string,
-    env: Record<string, string>,
-    readonly logFile: string,
-  ) {
-    const fd = openSync(logFile, 'a');
-    try {
-      this.proc = spawn(process.execPath, [repoFile('dist/operator/main.js')], {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
-    live.add(this.proc);
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        live.delete(this.proc);
-        this.code = code ?? (signal ? -1 : null);
-        resolve();
-      });
-    });
-  }
-
-  get running(): boolean {
-    return this.code === undefined;
-  }
-
-  logTail(lines = 30): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  }
-
-  /** Polls `probe`; fails at once (with the log) if the process died, or after timeoutMs. */
-  async waitUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-    try {
-      return await waitFor(
-        `${this.name}: ${what}`,
-        async () => {
-          if (!this.running) throw new Error(`${this.name} exited with ${this.code}`);
-          return probe();
-        },
-        timeoutMs,
-        100,
-      );
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new Error(`${msg}\n--- ${this.name} log (${this.logFile}) ---\n${this.logTail()}`, {
-        cause: err,
-      });
-    }
-  }
-
-  /** A crash: SIGKILL, no chance to release anything. */
-  async kill(): Promise<void> {
-    if (this.running) this.proc.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** SIGTERM, then SIGKILL after graceMs; the exit code (-1 when killed by a signal). */
-  async stop(graceMs: number): Promise<number | null | undefined> {
-    if (this.running) {
-      this.proc.kill('SIGTERM');
-      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([this.exited.then(() => 'exited' as const), timer])) === 'timeout') {
-        this.proc.kill('SIGKILL');
-        await this.exited;
-      }
-    }
-    return this.code;
-  }
-}
-
 interface Operator {
   identity: string;
   port: number;
-  child: Proc;
+  child: Child;
 }
 const operators: Operator[] = [];
 let redis: Redis;
@@ -144,8 +55,10 @@ let eventCreated = false;
 
 async function spawnOperator(identity: string): Promise<Operator> {
   const port = await freePort();
-  const child = new Proc(
+  const child = new Child(
     identity,
+    process.execPath,
+    [repoFile('dist/operator/main.js')],
     {
       KUBECONFIG: stackEnv.kubeconfig(),
       KAFKA_BROKERS: stackEnv.kafkaBrokers().join(','),
