@@ -120,6 +120,13 @@ test('Kafka unreachable mid-run: 503 unavailable, no 202 for anything Kafka lack
     for (const a of answers) {
       assert.equal(errorCode(a), 'unavailable');
       assert.ok(a.headers.get('retry-after'));
+      // The failed send carries its ticket: nothing reached Kafka, so polling it says pending.
+      const ticket = (a.body as { error?: { ticket?: unknown } }).error?.ticket;
+      assert.equal(typeof ticket, 'string', JSON.stringify(a.body));
+      assert.equal(
+        ((await get(url, `/api/v1/tickets/${String(ticket)}`)).body as { status?: string }).status,
+        'pending',
+      );
     }
     assert.ok(took < 15_000, `503 within bounded retries (took ${took} ms)`);
     assert.equal(

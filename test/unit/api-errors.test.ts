@@ -46,8 +46,15 @@ test('sink failures: full -> 429 busy with its hint, closed -> 503, anything els
   assert.equal(full.code, 'busy');
   assert.equal(full.retryAfterSeconds(), 3);
   assert.equal(submitFailure(new BatcherClosedError()).status, 503);
-  const kafka = submitFailure(new Error('KafkaJSNumberOfRetriesExceeded'));
+  const kafka = submitFailure(new Error('KafkaJSNumberOfRetriesExceeded'), '01JD8X5Q9V3W4Y6Z7A8B9C0D1E');
   assert.equal(kafka.status, 503);
+  assert.deepEqual(JSON.parse(kafka.body()), {
+    error: { code: 'unavailable', message: kafka.message, ticket: '01JD8X5Q9V3W4Y6Z7A8B9C0D1E' },
+  });
+  const closed = JSON.parse(submitFailure(new BatcherClosedError(), 'T').body()) as {
+    error: { ticket?: string };
+  };
+  assert.equal(closed.error.ticket, undefined, 'a refused purchase never reached Kafka: no ticket');
   assert.equal(kafka.code, 'unavailable');
   assert.equal(kafka.outcome, 'unavailable');
 });

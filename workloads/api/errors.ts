@@ -64,6 +64,11 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly retryAfterMs?: number,
+    /**
+     * Set when Kafka may have the purchase although its send failed (a timeout after the broker wrote it):
+     * the buyer can poll this ticket; it resolves if the purchase got through and stays pending if not.
+     */
+    readonly ticket?: string,
   ) {
     super(message);
     this.status = ERRORS[code].status;
@@ -72,7 +77,8 @@ export class ApiError extends Error {
 
   /** The JSON body of the answer. */
   body(): string {
-    return JSON.stringify({ error: { code: this.code, message: this.message } });
+    const ticket = this.ticket === undefined ? {} : { ticket: this.ticket };
+    return JSON.stringify({ error: { code: this.code, message: this.message, ...ticket } });
   }
 
   /** Retry-After in whole seconds (HTTP has no finer unit), at least 1, when the error has a hint. */

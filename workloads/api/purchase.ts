@@ -30,8 +30,8 @@ const REFUSALS = {
   sold_out: () => new ApiError('sold_out', 'the product is sold out'),
 } as const;
 
-/** What the client is told when the sink refused or failed a purchase. */
-export function submitFailure(err: unknown): ApiError {
+/** What the client is told when the sink refused or failed a purchase (the ticket it was given). */
+export function submitFailure(err: unknown, ticket?: string): ApiError {
   if (err instanceof BatcherFullError) {
     return new ApiError('busy', 'too many purchases in flight; retry shortly', err.retryAfterMs);
   }
@@ -39,8 +39,9 @@ export function submitFailure(err: unknown): ApiError {
     return new ApiError('unavailable', 'this server is shutting down; retry', 1000);
   }
   if (err instanceof ApiError) return err;
-  // A Kafka send that failed after its retries (broker down, timeout): nothing of it is acknowledged.
-  return new ApiError('unavailable', 'the order queue is unavailable; retry', 1000);
+  // A Kafka send that failed after its retries (broker down, timeout): nothing of it is acknowledged, but
+  // a timed-out send may still have been written, so the answer carries the ticket to poll.
+  return new ApiError('unavailable', 'the order queue is unavailable; retry', 1000, ticket);
 }
 
 export class PurchaseService {
@@ -76,7 +77,7 @@ export class PurchaseService {
       // No ticket was handed out: give the buyer's slots back so a retry is judged afresh.
       limits.release(event, productId, userId);
       throttle.release(userId);
-      throw submitFailure(err);
+      throw submitFailure(err, ticket);
     }
     return ticket;
   }
