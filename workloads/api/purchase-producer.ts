@@ -106,24 +106,34 @@ export function createPerEventBatchedSink(
   settingsFor: (event: string) => Partial<BatchSettings> | undefined,
   observer?: BatcherObserver,
 ): PurchaseSink {
-  const sinks = new Map<string, { settings: string; sink: PurchaseSink }>();
+  // `wanted` is the catalog's settings object: the same reference until a catalog refresh replaces it, so
+  // the hot path compares one reference and only a refresh pays for comparing the values.
+  const sinks = new Map<
+    string,
+    { wanted: Partial<BatchSettings> | undefined; key: string; sink: PurchaseSink }
+  >();
   const draining = new Set<Promise<void>>();
   let closed = false;
   const sinkFor = (event: string): PurchaseSink => {
-    const merged = { ...defaults, ...settingsFor(event) };
+    const wanted = settingsFor(event);
+    const current = sinks.get(event);
+    if (current && current.wanted === wanted) return current.sink;
+    const merged = { ...defaults, ...wanted };
     const settings: BatchSettings = {
       ...merged,
       maxFlush: Math.max(merged.size, merged.maxFlush ?? merged.size),
     };
     const key = JSON.stringify(settings);
-    const current = sinks.get(event);
-    if (current?.settings === key) return current.sink;
+    if (current?.key === key) {
+      current.wanted = wanted; // a refresh with the same values: keep the Batcher
+      return current.sink;
+    }
     if (current) {
       const done = current.sink.close().finally(() => draining.delete(done));
       draining.add(done);
     }
     const sink = createBatchedSink(send, settings, observer);
-    sinks.set(event, { settings: key, sink });
+    sinks.set(event, { wanted, key, sink });
     return sink;
   };
   return {
