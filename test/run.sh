@@ -11,10 +11,7 @@ started=$SECONDS
 step() { printf '\n=== %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
 step "npm dependencies"
-if [[ ! -f node_modules/.package-lock.json ]] || ! cmp -s package-lock.json node_modules/.seckill-lock; then
-  npm ci --no-audit --no-fund
-  cp package-lock.json node_modules/.seckill-lock
-fi
+bash test/npm-deps.sh
 
 step "build and lint"
 npm run -s build

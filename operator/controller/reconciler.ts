@@ -56,6 +56,18 @@ import { addFinalizer, cleanup, hasFinalizer, removeFinalizer } from './finalize
 import { nextWakeupMs } from './phase.js';
 import { readyCondition, sameStatus, setConditions, type ConditionUpdate } from './status.js';
 
+/** While Redis cannot say who owns an event name, the event's topic and consumers are left alone. */
+const ownerUnknown = (
+  type: 'TopicReady' | 'ConsumersReady',
+  name: string,
+  what: string,
+): ConditionUpdate => ({
+  type,
+  status: 'Unknown',
+  reason: 'RedisUnavailable',
+  message: `whether the name ${name} is this event's is unknown until Redis answers: ${what} left alone`,
+});
+
 export interface ReconcilerDeps {
   custom: CustomObjectsApi;
   apps: AppsV1Api;
@@ -243,12 +255,7 @@ export class Reconciler {
     let partitions: number | undefined;
     let lag: number | undefined;
     if (!nameOk) {
-      conds.push({
-        type: 'TopicReady',
-        status: 'Unknown',
-        reason: 'RedisUnavailable',
-        message: `whether the name ${ev.name} is this event's is unknown until Redis answers: topic left alone`,
-      });
+      conds.push(ownerUnknown('TopicReady', ev.name, 'topic'));
     } else {
       try {
         const topic = await ensureTopic(this.d.kafka, ev.topic, ev.partitions, ev.replicationFactor);
@@ -310,12 +317,7 @@ export class Reconciler {
     let recheckAfterMs: number | undefined;
     let lastScaleTime = obj.status?.lastScaleTime;
     if (!nameOk) {
-      conds.push({
-        type: 'ConsumersReady',
-        status: 'Unknown',
-        reason: 'RedisUnavailable',
-        message: `whether the name ${ev.name} is this event's is unknown until Redis answers: consumers left alone`,
-      });
+      conds.push(ownerUnknown('ConsumersReady', ev.name, 'consumers'));
     } else {
       try {
         const existing = await this.readDeployment(ev);

@@ -10,11 +10,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-if [[ ! -f node_modules/.package-lock.json ]] || ! cmp -s package-lock.json node_modules/.seckill-lock; then
-  echo "[demo] installing npm dependencies" >&2
-  npm ci --no-audit --no-fund >&2
-  cp package-lock.json node_modules/.seckill-lock
-fi
+bash test/npm-deps.sh
 echo "[demo] building" >&2
 npm run -s build >&2
 

@@ -99,7 +99,11 @@ export function eventBody(
   };
 }
 
-export function seckillApi(kc: k8s.KubeConfig): {
+/** SeckillEvents of one namespace (the tests' default one unless told). */
+export function seckillApi(
+  kc: k8s.KubeConfig,
+  namespace = NAMESPACE,
+): {
   create(body: SeckillEvent, opts?: { dryRun?: boolean; strict?: boolean }): Promise<SeckillEvent>;
   get(name: string): Promise<SeckillEvent>;
   patch(name: string, body: object): Promise<SeckillEvent>;
@@ -109,7 +113,7 @@ export function seckillApi(kc: k8s.KubeConfig): {
   purge(name: string): Promise<void>;
 } {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const base = { group: GROUP, version: VERSION, namespace: NAMESPACE, plural: PLURAL };
+  const base = { group: GROUP, version: VERSION, namespace, plural: PLURAL };
   const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const notFound = (err: unknown): boolean => err instanceof k8s.ApiException && err.code === 404;
   return {

@@ -20,7 +20,7 @@ import { deadLetterTopic, purchaseTopic } from '../../workloads/shared/kafka/top
 import { createLogger } from '../../workloads/shared/log.js';
 import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
-import { eventBody, installCrd, iso, kubeConfig, repoFile } from '../helpers/operator-kube.js';
+import { eventBody, installCrd, iso, kubeConfig, repoFile, seckillApi } from '../helpers/operator-kube.js';
 import { stackEnv, uniqueName } from '../helpers/stack-env.js';
 import { waitFor } from '../helpers/wait.js';
 import { errorCode, get, post, ticketOf, type Answer } from './api-support.js';
@@ -85,15 +85,7 @@ const base = {
   LOG_LEVEL: 'info',
 };
 
-async function readEvent(): Promise<SeckillEvent> {
-  return (await custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL,
-    name: event,
-  })) as SeckillEvent;
-}
+const readEvent = (): Promise<SeckillEvent> => seckillApi(kc, namespace).get(event);
 
 async function buy(productId: number, userId: number): Promise<Answer> {
   return post(url(ports.api), { event, productId, userId });

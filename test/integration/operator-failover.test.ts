@@ -18,7 +18,7 @@ import { deleteEvent, readEvent, readStock } from '../../workloads/shared/catalo
 import { createKafka } from '../../workloads/shared/kafka/client.js';
 import { deadLetterTopic, purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { createLogger } from '../../workloads/shared/log.js';
-import { eventBody, installCrd, kubeConfig, repoFile } from '../helpers/operator-kube.js';
+import { eventBody, installCrd, kubeConfig, repoFile, seckillApi } from '../helpers/operator-kube.js';
 import { stackEnv, uniqueName } from '../helpers/stack-env.js';
 import { Child, freePort } from '../helpers/child-process.js';
 import { deleteNamespace, httpGet } from './metrics-live-support.js';
@@ -100,15 +100,7 @@ async function lease(): Promise<k8s.V1LeaseSpec | undefined> {
   return (await coord.readNamespacedLease({ name: leaseName, namespace }).catch(() => undefined))?.spec;
 }
 
-async function getEvent(): Promise<SeckillEvent> {
-  return (await custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL,
-    name: event,
-  })) as SeckillEvent;
-}
+const getEvent = (): Promise<SeckillEvent> => seckillApi(kc, namespace).get(event);
 
 async function partitionsOf(t: string): Promise<number | undefined> {
   if (!(await admin.listTopics()).includes(t)) return undefined;
