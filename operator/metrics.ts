@@ -1,7 +1,9 @@
 // The operator's Prometheus metrics (prefix seckill_operator_), on its own registry.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry } from '../workloads/shared/metrics.js';
-import type { WorkQueueHooks } from './controller/workqueue.js';
+import type { ParsedEvent, Phase, SeckillEventStatus } from './api/types.js';
+import type { ControllerMetrics } from './runtime/controller.js';
+import type { WorkQueueHooks } from './runtime/workqueue.js';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -135,12 +137,46 @@ function defineOperatorMetrics(registry: Registry): OperatorMetrics {
   };
 }
 
+const PHASES: readonly Phase[] = ['Pending', 'Scheduled', 'Active', 'Ended', 'Completed', 'Failed'];
+
 export function queueHooks(m: OperatorMetrics): WorkQueueHooks {
   return {
     onAdd: () => m.queueAdds.inc(),
     onDepth: (depth) => m.queueDepth.set(depth),
     onRetry: () => m.queueRetries.inc(),
   };
+}
+
+/** What the generic controller reports, mapped onto the operator's series. */
+export function controllerMetrics(m: OperatorMetrics): ControllerMetrics {
+  return {
+    queue: queueHooks(m),
+    reconciled: (outcome, seconds) => {
+      m.reconcileDuration.observe({ result: outcome }, seconds);
+      m.reconcileTotal.inc({ result: outcome });
+    },
+  };
+}
+
+/** Publishes what one reconcile wrote to an event's status as the per-event and per-product gauges. */
+export function observeEvent(m: OperatorMetrics, ev: ParsedEvent, status: SeckillEventStatus): void {
+  const labels = { namespace: ev.namespace, event: ev.name };
+  if (status.totalStock !== undefined) m.eventStock.set(labels, status.totalStock);
+  if (status.totalSold !== undefined) m.eventSold.set(labels, status.totalSold);
+  const key = `${ev.namespace}/${ev.name}`;
+  const seen = m.productsSeen.get(key) ?? new Set<string>();
+  for (const p of status.products ?? []) {
+    const product = String(p.id);
+    m.productStock.set({ ...labels, product }, p.total);
+    m.productSold.set({ ...labels, product }, p.sold);
+    seen.add(product);
+  }
+  m.productsSeen.set(key, seen);
+  if (status.lag !== undefined) m.eventLag.set(labels, status.lag);
+  if (status.partitions !== undefined) m.eventPartitions.set(labels, status.partitions);
+  m.eventDesiredReplicas.set(labels, status.consumers?.desired ?? 0);
+  m.eventReadyReplicas.set(labels, status.consumers?.ready ?? 0);
+  for (const phase of PHASES) m.eventPhase.set({ ...labels, phase }, status.phase === phase ? 1 : 0);
 }
 
 /** Drops the per-event series of a deleted event. */
@@ -156,8 +192,7 @@ export function forgetEvent(m: OperatorMetrics, namespace: string, event: string
   ]) {
     g.remove(labels);
   }
-  for (const phase of ['Pending', 'Scheduled', 'Active', 'Ended', 'Completed', 'Failed'])
-    m.eventPhase.remove({ ...labels, phase });
+  for (const phase of PHASES) m.eventPhase.remove({ ...labels, phase });
   const key = `${namespace}/${event}`;
   for (const product of m.productsSeen.get(key) ?? []) {
     m.productStock.remove({ ...labels, product });

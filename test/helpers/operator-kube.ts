@@ -4,15 +4,14 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import type { Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
+import { SeckillEventClient, type CreateOptions } from '../../operator/api/client.js';
 import { GROUP, PLURAL, VERSION, type SeckillEvent } from '../../operator/api/types.js';
+import { composeOperator } from '../../operator/app.js';
 import { readOperatorConfig, type OperatorConfig } from '../../operator/config.js';
-import { Controller } from '../../operator/controller/controller.js';
-import { EventRecorder } from '../../operator/controller/events.js';
-import { Reconciler } from '../../operator/controller/reconciler.js';
 import { createOperatorMetrics, type OperatorMetrics } from '../../operator/metrics.js';
-import { createKafka } from '../../workloads/shared/kafka/client.js';
+import type { Controller } from '../../operator/runtime/controller.js';
+import { ignoreNotFound, isNotFound, statusMessage } from '../../operator/runtime/kube.js';
 import { createLogger, type LogLevel } from '../../workloads/shared/log.js';
-import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { stackEnv } from './stack-env.js';
 import { waitFor } from './wait.js';
@@ -42,7 +41,7 @@ export async function installCrd(kc: k8s.KubeConfig): Promise<void> {
     crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion };
     await ext.replaceCustomResourceDefinition({ name: CRD_NAME, body: crd });
   } catch (err) {
-    if (!(err instanceof k8s.ApiException && err.code === 404)) throw err;
+    if (!isNotFound(err)) throw err;
     await ext.createCustomResourceDefinition({ body: crd });
   }
   await waitFor('the SeckillEvent CRD to be established', async () => {
@@ -99,12 +98,12 @@ export function eventBody(
   };
 }
 
-/** SeckillEvents of one namespace (the tests' default one unless told). */
+/** SeckillEvents of one namespace (the tests' default one unless told), through the operator's client. */
 export function seckillApi(
   kc: k8s.KubeConfig,
   namespace = NAMESPACE,
 ): {
-  create(body: SeckillEvent, opts?: { dryRun?: boolean; strict?: boolean }): Promise<SeckillEvent>;
+  create(body: SeckillEvent, opts?: CreateOptions): Promise<SeckillEvent>;
   get(name: string): Promise<SeckillEvent>;
   patch(name: string, body: object): Promise<SeckillEvent>;
   patchStatus(name: string, body: object): Promise<SeckillEvent>;
@@ -112,56 +111,23 @@ export function seckillApi(
   /** Removes finalizers and deletes: test cleanup that never waits for an operator. */
   purge(name: string): Promise<void>;
 } {
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const base = { group: GROUP, version: VERSION, namespace, plural: PLURAL };
-  const merge = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-  const notFound = (err: unknown): boolean => err instanceof k8s.ApiException && err.code === 404;
+  const client = new SeckillEventClient(kc);
   return {
-    create: async (body, opts = {}) =>
-      (await custom.createNamespacedCustomObject({
-        ...base,
-        body,
-        ...(opts.dryRun ? { dryRun: 'All' } : {}),
-        fieldValidation: opts.strict === false ? 'Ignore' : 'Strict',
-      })) as SeckillEvent,
-    get: async (name) => (await custom.getNamespacedCustomObject({ ...base, name })) as SeckillEvent,
-    patch: async (name, body) =>
-      (await custom.patchNamespacedCustomObject({ ...base, name, body }, merge)) as SeckillEvent,
-    patchStatus: async (name, body) =>
-      (await custom.patchNamespacedCustomObjectStatus({ ...base, name, body }, merge)) as SeckillEvent,
-    remove: async (name) => {
-      await custom.deleteNamespacedCustomObject({ ...base, name }).catch((err: unknown) => {
-        if (!notFound(err)) throw err;
-      });
-    },
+    create: (body, opts) => client.create({ ...body, metadata: { ...body.metadata, namespace } }, opts),
+    get: (name) => client.get(namespace, name),
+    patch: (name, body) => client.patch(namespace, name, body),
+    patchStatus: (name, body) => client.patchStatus(namespace, name, body),
+    remove: (name) => client.delete(namespace, name),
     purge: async (name) => {
-      await custom
-        .patchNamespacedCustomObject({ ...base, name, body: { metadata: { finalizers: null } } }, merge)
-        .catch((err: unknown) => {
-          if (!notFound(err)) throw err;
-        });
-      await custom.deleteNamespacedCustomObject({ ...base, name }).catch((err: unknown) => {
-        if (!notFound(err)) throw err;
-      });
+      await ignoreNotFound(client.patch(namespace, name, { metadata: { finalizers: null } }));
+      await client.delete(namespace, name);
     },
   };
 }
 
 /** The API server's message of a rejected request (the Status body), for assertions. */
 export function apiMessage(err: unknown): string {
-  if (err instanceof k8s.ApiException) {
-    const body: unknown = err.body;
-    if (typeof body === 'string') {
-      try {
-        const parsed = JSON.parse(body) as { message?: unknown };
-        if (typeof parsed.message === 'string') return parsed.message;
-      } catch {
-        return body;
-      }
-      return body;
-    }
-    return err.message;
-  }
+  if (err instanceof k8s.ApiException) return statusMessage(err);
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -192,32 +158,13 @@ export async function startOperator(
     RETRY_MAX_DELAY_MS: '2000',
   });
   const cfg: OperatorConfig = { ...config, ...overrides };
-  const metrics = createOperatorMetrics(new Registry());
-  const redisClient = createRedis(cfg.redisUrl, 'operator-test');
-  const redis = withScripts(redisClient);
-  const admin = createKafka(cfg.kafkaBrokers, 'operator-test', log).admin();
-  await admin.connect();
-  const reconciler = new Reconciler({
-    custom: kc.makeApiClient(k8s.CustomObjectsApi),
-    apps: kc.makeApiClient(k8s.AppsV1Api),
-    redis,
-    kafka: admin,
-    recorder: new EventRecorder(kc.makeApiClient(k8s.CoreV1Api), 'seckill-operator', 'test', log),
-    metrics,
-    log,
-    config: cfg,
-  });
-  const controller = new Controller({ kc, reconciler, metrics, log, config: cfg });
-  await controller.start();
+  const op = await composeOperator(cfg, { log, kc, metrics: createOperatorMetrics(new Registry()) });
+  await op.controller.start();
   return {
-    controller,
-    admin,
-    redis,
-    metrics,
-    stop: async () => {
-      await controller.stop();
-      await admin.disconnect();
-      redisClient.disconnect();
-    },
+    controller: op.controller,
+    admin: op.admin,
+    redis: withScripts(op.redis),
+    metrics: op.metrics,
+    stop: () => op.close(),
   };
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { LeaderElector } from '../../operator/controller/leader-election.js';
+import { LeaderElector } from '../../operator/runtime/leader-election.js';
 import { createLogger } from '../../workloads/shared/log.js';
 import { kubeConfig, NAMESPACE, waitFor } from '../helpers/operator-kube.js';
 import { uniqueName } from '../helpers/stack-env.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
-import { ResilientInformer, type InformerEventType } from '../../operator/controller/informer.js';
+import { ResilientInformer, type InformerEventType } from '../../operator/runtime/informer.js';
 import { createLogger } from '../../workloads/shared/log.js';
 
 type Obj = KubernetesObject;

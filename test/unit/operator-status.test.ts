@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { partitionsForRate, parseSeckillEvent, SpecError } from '../../operator/api/types.js';
-import { computePhase, nextWakeupMs } from '../../operator/controller/phase.js';
-import { readyCondition, sameStatus, setCondition } from '../../operator/controller/status.js';
+import { computePhase, nextWakeupMs } from '../../operator/reconcile/phase.js';
+import { readyCondition, sameStatus, setCondition } from '../../operator/reconcile/status.js';
 import { buildConsumerDeployment, ownerKey } from '../../operator/resources/consumer-deployment.js';
 import { totalLag } from '../../operator/resources/lag.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ExponentialBackoff, TokenBucket, WorkQueue } from '../../operator/controller/workqueue.js';
+import { ExponentialBackoff, TokenBucket, WorkQueue } from '../../operator/runtime/workqueue.js';
 
 test('one entry per key however many adds', async () => {
   const q = new WorkQueue();

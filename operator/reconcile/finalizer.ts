@@ -13,62 +13,29 @@
 // claim with them) last, so no other namespace can take the name while its topic is being deleted.
 // Cleanup failures (Redis or Kafka down, group still has members) are retried with backoff; the object
 // stays Terminating meanwhile. To give up on cleanup, remove the finalizer by hand.
-import {
-  ApiException,
-  PatchStrategy,
-  setHeaderOptions,
-  type AppsV1Api,
-  type CustomObjectsApi,
-} from '@kubernetes/client-node';
+import type { AppsV1Api } from '@kubernetes/client-node';
 import type { ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { consumerGroup, purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { keys } from '../../workloads/shared/keys.js';
-import { FINALIZER, GROUP, PLURAL, VERSION, type SeckillEvent } from '../api/types.js';
+import type { SeckillEventClient } from '../api/client.js';
+import { FINALIZER, type SeckillEvent } from '../api/types.js';
 import { consumerDeploymentName } from '../resources/consumer-deployment.js';
 import { claimEventName, deleteStock, ownerId, withdrawEvent } from '../resources/stock.js';
 import { deleteTopicAndGroup, type TopicAdmin } from '../resources/topic.js';
-
-const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+import { ignoreNotFound } from '../runtime/kube.js';
 
 export const hasFinalizer = (obj: SeckillEvent): boolean =>
   (obj.metadata?.finalizers ?? []).includes(FINALIZER);
 
 /** Adds the finalizer (optimistic concurrency on resourceVersion: a conflict is retried by the queue). */
-export async function addFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
-  await patchFinalizers(custom, obj, [...(obj.metadata?.finalizers ?? []), FINALIZER]);
+export async function addFinalizer(client: SeckillEventClient, obj: SeckillEvent): Promise<void> {
+  await client.setFinalizers(obj, [...(obj.metadata?.finalizers ?? []), FINALIZER]);
 }
 
 /** Removes the finalizer; an object already gone is fine. */
-export async function removeFinalizer(custom: CustomObjectsApi, obj: SeckillEvent): Promise<void> {
-  try {
-    await patchFinalizers(
-      custom,
-      obj,
-      (obj.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER),
-    );
-  } catch (err) {
-    if (!(err instanceof ApiException && err.code === 404)) throw err;
-  }
-}
-
-/** Merge-patches the finalizer list, guarded by the resourceVersion the decision was made on. */
-async function patchFinalizers(
-  custom: CustomObjectsApi,
-  obj: SeckillEvent,
-  finalizers: string[],
-): Promise<void> {
-  const md = obj.metadata ?? {};
-  await custom.patchNamespacedCustomObject(
-    {
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace: md.namespace ?? 'default',
-      name: md.name ?? '',
-      body: { metadata: { finalizers, resourceVersion: md.resourceVersion } },
-    },
-    merge,
-  );
+export async function removeFinalizer(client: SeckillEventClient, obj: SeckillEvent): Promise<void> {
+  const rest = (obj.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
+  await ignoreNotFound(client.setFinalizers(obj, rest));
 }
 
 /** What cleanup needs, read leniently from a possibly invalid spec (an invalid event is still deletable). */
@@ -109,15 +76,13 @@ export async function cleanup(deps: CleanupDeps, obj: SeckillEvent): Promise<str
     await withdrawEvent(deps.redis.redis, name);
     return `cleanupPolicy Retain: withdrew ${name} from the front door; kept stock, topic ${topic} and the consumer group`;
   }
-  try {
-    await deps.apps.deleteNamespacedDeployment({
+  await ignoreNotFound(
+    deps.apps.deleteNamespacedDeployment({
       name: consumerDeploymentName(name),
       namespace,
       propagationPolicy: 'Background',
-    });
-  } catch (err) {
-    if (!(err instanceof ApiException && err.code === 404)) throw err;
-  }
+    }),
+  );
   if (!ours) {
     return `cleanupPolicy Delete: removed the consumer Deployment; the name ${name} belongs to SeckillEvent ${owner}, so its Redis keys and topic ${topic} were left alone`;
   }

@@ -24,10 +24,20 @@ export interface PhaseInput {
 
 export function computePhase(i: PhaseInput): Phase {
   if (i.failedReason !== undefined) return 'Failed';
+  const phase = clockPhase(i);
+  if (phase === 'Ended' && i.lag === 0 && i.desiredReplicas === 0 && i.readyReplicas === 0)
+    return 'Completed';
+  return phase;
+}
+
+/**
+ * The phase the clock and the preload alone give (never Completed or Failed): what the scaling rule
+ * works from, before the consumers' answer can make an Ended event Completed.
+ */
+export function clockPhase(i: Pick<PhaseInput, 'nowMs' | 'startMs' | 'endMs' | 'preloaded'>): Phase {
   if (!i.preloaded) return 'Pending';
   if (i.nowMs < i.startMs) return 'Scheduled';
   if (i.nowMs < i.endMs) return 'Active';
-  if (i.lag === 0 && i.desiredReplicas === 0 && i.readyReplicas === 0) return 'Completed';
   return 'Ended';
 }
 

@@ -8,8 +8,9 @@
 // - Writes use the Lease's resourceVersion (optimistic concurrency): two candidates never both win.
 // - stop({ release: true }) on SIGTERM gives the lease up like client-go's ReleaseOnCancel (empty
 //   holderIdentity, leaseDurationSeconds 1), so the next leader starts at once instead of after a lease.
-import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../workloads/shared/log.js';
+import { isConflict, isNotFound } from './kube.js';
 
 export interface LeaderElectionConfig {
   namespace: string;
@@ -135,7 +136,7 @@ export class LeaderElector {
     try {
       lease = await this.withTimeout(this.api.readNamespacedLease({ name, namespace }));
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 404)) throw err;
+      if (!isNotFound(err)) throw err;
       try {
         await this.withTimeout(
           this.api.createNamespacedLease({
@@ -155,7 +156,7 @@ export class LeaderElector {
         this.observedTimeMs = now;
         return true;
       } catch (createErr) {
-        if (createErr instanceof ApiException && createErr.code === 409) return false;
+        if (isConflict(createErr)) return false;
         throw createErr;
       }
     }
@@ -197,7 +198,7 @@ export class LeaderElector {
         }),
       );
     } catch (err) {
-      if (err instanceof ApiException && err.code === 409) return false;
+      if (isConflict(err)) return false;
       throw err;
     }
     return true;

@@ -1,11 +1,17 @@
 // Kubernetes Events (core/v1) for what the operator does and what fails, as client-go's EventRecorder:
 // a repeat of the same (object, type, reason, message) within 10 minutes bumps the count of the existing
 // Event instead of creating another. Recording never throws: an Event is best effort.
-import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../../workloads/shared/log.js';
-import { API_VERSION, KIND } from '../api/types.js';
+import { isNotFound, mergePatch } from './kube.js';
 
 export type EventType = 'Normal' | 'Warning';
+
+/** The kind of the objects Events are recorded about. */
+export interface InvolvedKind {
+  apiVersion: string;
+  kind: string;
+}
 
 export interface EventTarget {
   namespace: string;
@@ -32,6 +38,7 @@ export class EventRecorder implements Recorder {
 
   constructor(
     private readonly core: CoreV1Api,
+    private readonly involved: InvolvedKind,
     private readonly component: string,
     private readonly instance: string,
     private readonly log: Logger,
@@ -53,11 +60,11 @@ export class EventRecorder implements Recorder {
               namespace: target.namespace,
               body: { count: prior.count, lastTimestamp: new Date(now).toISOString() },
             },
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            mergePatch,
           );
           return;
         } catch (err) {
-          if (!(err instanceof ApiException && err.code === 404)) throw err;
+          if (!isNotFound(err)) throw err;
           // The Event expired (events have a TTL): create a fresh one below.
         }
       }
@@ -67,8 +74,7 @@ export class EventRecorder implements Recorder {
         body: {
           metadata: { name: eventName, namespace: target.namespace },
           involvedObject: {
-            apiVersion: API_VERSION,
-            kind: KIND,
+            ...this.involved,
             name: target.name,
             namespace: target.namespace,
             uid: target.uid,
