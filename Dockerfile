@@ -6,10 +6,10 @@
 #   docker build --target api      -t seckill/api:0.1.0 .
 #   docker build --target consumer -t seckill/consumer:0.1.0 .
 #
-# The runtime base is distroless Node 20 (no shell, no package manager) and runs as its "nonroot" user,
+# The runtime base is distroless Node 24 (no shell, no package manager) and runs as its "nonroot" user,
 # uid 65532, which the chart's podSecurityContext (runAsUser 65532, runAsNonRoot) matches.
-ARG NODE_IMAGE=node:20-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+ARG NODE_IMAGE=node:24-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # --- builder: every dependency, compile TypeScript to dist/ (with the Lua scripts) ---
 FROM ${NODE_IMAGE} AS builder

@@ -2,6 +2,7 @@
 // serves /healthz /readyz /metrics, campaigns for the leader Lease, and runs the controller only while
 // leading. SIGTERM: stop the controller, release the Lease, exit 0. Losing the Lease without being asked
 // to stop exits 1 (as controller-runtime does): in-flight state is unknown, a restart is the clean way back.
+import '../workloads/shared/require-node.js';
 import * as k8s from '@kubernetes/client-node';
 import { startHealthServer } from '../workloads/shared/health.js';
 import { onShutdown } from '../workloads/shared/lifecycle.js';

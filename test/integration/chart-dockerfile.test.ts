@@ -108,7 +108,7 @@ test('the Dockerfile parses into builder, deps, runtime and the three targets', 
   );
   assert.match(resolveBase(stage('builder').base), /^node:20(-|$)/);
   assert.match(resolveBase(stage('deps').base), /^node:20(-|$)/);
-  assert.match(resolveBase(stage('runtime').base), /^gcr\.io\/distroless\/nodejs20-debian12:nonroot$/);
+  assert.match(resolveBase(stage('runtime').base), /^gcr\.io\/distroless\/nodejs24-debian12:nonroot$/);
 });
 
 test('the builder runs npm ci and npm run build; deps installs production dependencies only', () => {

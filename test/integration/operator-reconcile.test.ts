@@ -89,7 +89,9 @@ async function waitStatus(
       100,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`, {
+      cause: err,
+    });
   }
 }
 

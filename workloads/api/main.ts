@@ -1,6 +1,7 @@
 // The front door process: `npm run api`. Settings from the environment (see config.ts), structured logs
 // on stdout, exit 0 after a graceful stop on SIGTERM (within SHUTDOWN_GRACE_MS), 1 on bad configuration
 // or when the dependencies cannot be reached at start (Kubernetes restarts it).
+import '../shared/require-node.js';
 import { ConfigError, EnvReader } from '../shared/config.js';
 import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';

@@ -1,4 +1,5 @@
 // The sharded consumer process: `npm run consumer`, configured from the environment.
+import '../shared/require-node.js';
 import { ConfigError } from '../shared/config.js';
 import { onShutdown } from '../shared/lifecycle.js';
 import { createLogger } from '../shared/log.js';

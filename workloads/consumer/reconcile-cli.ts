@@ -1,5 +1,6 @@
 // `npm run reconcile -- --event NAME [--repair] [--force] [--json]`
 // Prints the drift per product; exits 1 when inconsistent (after repair, when repairing).
+import '../shared/require-node.js';
 import { parseArgs } from 'node:util';
 import { EnvReader } from '../shared/config.js';
 import { createMysqlPool } from '../shared/mysql/pool.js';

@@ -1,6 +1,7 @@
 // `npm run migrate`: applies the schema migrations (migrations.ts) to the database of MYSQL_URL.
 // Idempotent and safe to run from several processes at once; retries the first connection for a while
 // (MYSQL_WAIT_SECONDS, default 30) so it can run right after the database starts. Exit 0 on success.
+import '../require-node.js';
 import { ConfigError, EnvReader } from '../config.js';
 import { migrate } from './migrations.js';
 import { createMysqlPool } from './pool.js';
