@@ -106,8 +106,8 @@ test('the Dockerfile parses into builder, deps, runtime and the three targets', 
     dockerfile.stages.map((s) => s.name),
     ['builder', 'deps', 'runtime', 'operator', 'consumer', 'api'],
   );
-  assert.match(resolveBase(stage('builder').base), /^node:20(-|$)/);
-  assert.match(resolveBase(stage('deps').base), /^node:20(-|$)/);
+  assert.match(resolveBase(stage('builder').base), /^node:24(-|$)/);
+  assert.match(resolveBase(stage('deps').base), /^node:24(-|$)/);
   assert.match(resolveBase(stage('runtime').base), /^gcr\.io\/distroless\/nodejs24-debian12:nonroot$/);
 });
 
