@@ -1,10 +1,11 @@
 // The Batcher's one set of defaults against the CRD, which declares them too: each field's `default`, its
-// bounds (the operator's parse checks the same ones) and the fallbacks of the CRD's buffer >= size rule.
+// bounds (the operator's parse checks the same ones: operator-status.test.ts) and the fallbacks of the
+// CRD's buffer >= size rule.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { BATCHER_SPEC_BOUNDS, parseSeckillEvent } from '../../operator/api/types.js';
+import { BATCHER_SPEC_BOUNDS } from '../../operator/api/types.js';
 import { readApiConfig } from '../../workloads/api/config.js';
 import { BATCHER_DEFAULTS } from '../../workloads/shared/batcher-settings.js';
 import { EnvReader } from '../../workloads/shared/config.js';
@@ -48,35 +49,8 @@ test("the chart's copy of the CRD is in sync (npm run chart:sync-crd)", () => {
   );
 });
 
-/** A valid SeckillEvent as the API server hands it, with `batcher` as its spec.batcher. */
-const seckillEvent = (batcher?: Partial<Record<string, number>>) => ({
-  metadata: { name: 'sale', namespace: 'shop', uid: 'u1', generation: 1 },
-  spec: {
-    products: [{ id: 1, stock: 10 }],
-    startTime: '2030-01-01T10:00:00Z',
-    endTime: '2030-01-01T11:00:00Z',
-    kafka: { partitions: 1 },
-    connection: { secretName: 'conn' },
-    ...(batcher ? { batcher } : {}),
-  },
-});
-
-test('an event without spec.batcher and a front door without BATCH_* get the shared defaults', () => {
-  assert.deepEqual(parseSeckillEvent(seckillEvent()).batcher, BATCHER_DEFAULTS);
+test('a front door without BATCH_* variables gets the shared defaults', () => {
   const env = new EnvReader({ KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379' });
   const { size, intervalMs, workers, buffer } = readApiConfig(env).batch;
   assert.deepEqual({ size, intervalMs, workers, buffer }, BATCHER_DEFAULTS);
-});
-
-test("spec.batcher's bounds are enforced by the operator's parse, field by field", () => {
-  for (const field of FIELDS) {
-    const [min, max] = BATCHER_SPEC_BOUNDS[field];
-    // buffer must stay >= size: probe size under the largest buffer, the others with the smallest size.
-    const base = field === 'size' ? { buffer: BATCHER_SPEC_BOUNDS.buffer[1] } : { size: 1 };
-    const parse = (value: number) => parseSeckillEvent(seckillEvent({ ...base, [field]: value })).batcher;
-    assert.equal(parse(max)[field], max);
-    assert.equal(parse(min)[field], min);
-    assert.throws(() => parse(max + 1), new RegExp(`spec\\.batcher\\.${field} must be an integer`));
-    assert.throws(() => parse(min - 1), new RegExp(`spec\\.batcher\\.${field} must be an integer`));
-  }
 });

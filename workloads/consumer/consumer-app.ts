@@ -30,6 +30,10 @@ export interface ConsumerApp {
   httpServer(): Server | undefined;
 }
 
+/**
+ * Long on purpose: the consumer's composition root. It builds each part once and start/stop close over
+ * them in dependency order; split up, the same parts would only be passed around between the pieces.
+ */
 export function createConsumerApp(
   config: ConsumerConfig,
   log: Logger,
