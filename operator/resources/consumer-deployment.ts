@@ -11,7 +11,7 @@
 //   KAFKA_BROKERS, REDIS_URL, MYSQL_URL from the Secret spec.connection.secretName (same key names)
 //   POD_NAME         the pod's name (downward API), a unique consumer id
 import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, KIND, type ParsedEvent } from '../api/types.js';
+import { API_VERSION, KIND, objectKey, type ParsedEvent } from '../api/types.js';
 
 export const CONSUMER_APP = 'seckill-consumer';
 export const LABEL_NAME = 'app.kubernetes.io/name';
@@ -146,5 +146,5 @@ export function ownedBy(dep: V1Deployment, uid: string): boolean {
 export function ownerKey(dep: V1Deployment): string | undefined {
   const ref = (dep.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === KIND);
   if (!ref || !ref.apiVersion.startsWith('seckill.io/')) return undefined;
-  return `${dep.metadata?.namespace ?? 'default'}/${ref.name}`;
+  return objectKey(dep.metadata?.namespace ?? 'default', ref.name);
 }
