@@ -3,9 +3,10 @@
 // because an object read from the API is external data (an older schema, a hand-edited etcd, a skipped
 // default), and a bad one must become a Failed phase with a reason, never a crash.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { EVENT_NAME_PATTERN } from '../../workloads/shared/kafka/codec.js';
+import { BATCHER_DEFAULTS, type BatcherSettings } from '../../workloads/shared/batcher-settings.js';
+import type { ProductSpec } from '../../workloads/shared/catalog.js';
 import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
-import { MAX_PRODUCT_ID } from '../../workloads/shared/keys.js';
+import { EVENT_NAME_PATTERN, MAX_PRODUCT_ID, TOPIC_NAME_PATTERN } from '../../workloads/shared/names.js';
 
 export const GROUP = 'seckill.io';
 export const VERSION = 'v1alpha1';
@@ -29,24 +30,11 @@ export interface Condition {
   observedGeneration: number;
 }
 
-export interface ProductSpec {
-  id: number;
-  stock: number;
-  perUserLimit: number;
-}
-
 export interface KafkaSpec {
   topic?: string;
   partitions?: number;
   expectedPeakRate?: number;
   replicationFactor?: number;
-}
-
-export interface BatcherSpec {
-  size: number;
-  intervalMs: number;
-  workers: number;
-  buffer: number;
 }
 
 export interface ConsumerSpec {
@@ -64,7 +52,7 @@ export interface SeckillEventSpec {
   startTime: string;
   endTime: string;
   kafka: KafkaSpec;
-  batcher?: Partial<BatcherSpec>;
+  batcher?: Partial<BatcherSettings>;
   consumer?: Partial<ConsumerSpec>;
   connection: { secretName: string };
   cleanupPolicy?: CleanupPolicy;
@@ -111,13 +99,24 @@ export interface ParsedEvent {
   /** Partitions the spec asks for (explicit, or derived from expectedPeakRate). */
   partitions: number;
   replicationFactor: number;
-  batcher: BatcherSpec;
+  batcher: BatcherSettings;
   consumer: ConsumerSpec;
   secretName: string;
   cleanupPolicy: CleanupPolicy;
 }
 
-export const BATCHER_DEFAULTS: BatcherSpec = { size: 100, intervalMs: 5, workers: 8, buffer: 10_000 };
+/**
+ * spec.batcher's bounds per field, [minimum, maximum] as the CRD declares them; the defaults are the
+ * shared BATCHER_DEFAULTS (test/unit/batcher-settings.test.ts checks both against the CRD).
+ */
+export const BATCHER_SPEC_BOUNDS = {
+  size: [1, 10_000],
+  intervalMs: [1, 10_000],
+  workers: [1, 1024],
+  buffer: [1, 1_000_000],
+} as const;
+/** spec.kafka.topic's maxLength in the CRD (Kafka itself allows 249). */
+export const MAX_SPEC_TOPIC_LENGTH = 200;
 export const CONSUMER_DEFAULTS: ConsumerSpec = {
   minReplicas: 1,
   maxReplicas: 10,
@@ -171,7 +170,38 @@ function time(obj: Obj, field: string): number {
 /** Validates a SeckillEvent read from the API server; throws SpecError naming the bad field. */
 export function parseSeckillEvent(obj: unknown): ParsedEvent {
   if (!isObj(obj) || !isObj(obj.metadata)) throw new SpecError('object has no metadata');
-  const md = obj.metadata;
+  const meta = parseMetadata(obj.metadata);
+  const spec = obj.spec;
+  if (!isObj(spec)) throw new SpecError('spec is missing');
+  const products = parseProducts(spec.products);
+  const startMs = time(spec, 'startTime');
+  const endMs = time(spec, 'endTime');
+  if (endMs <= startMs) throw new SpecError('spec.endTime must be after spec.startTime');
+  const kafka = parseKafka(spec.kafka, meta.name);
+  const batcher = parseBatcher(spec.batcher);
+  const consumer = parseConsumer(spec.consumer);
+  const conn = spec.connection;
+  if (!isObj(conn) || typeof conn.secretName !== 'string' || conn.secretName.length === 0) {
+    throw new SpecError('spec.connection.secretName is required');
+  }
+  const policy = spec.cleanupPolicy ?? 'Retain';
+  if (policy !== 'Retain' && policy !== 'Delete') {
+    throw new SpecError(`spec.cleanupPolicy must be Retain or Delete, got ${JSON.stringify(policy)}`);
+  }
+  return {
+    ...meta,
+    products,
+    startMs,
+    endMs,
+    ...kafka,
+    batcher,
+    consumer,
+    secretName: conn.secretName,
+    cleanupPolicy: policy,
+  };
+}
+
+function parseMetadata(md: Obj): Pick<ParsedEvent, 'name' | 'namespace' | 'uid' | 'generation'> {
   const name = md.name;
   if (typeof name !== 'string' || !EVENT_NAME_PATTERN.test(name)) {
     throw new SpecError(`metadata.name ${JSON.stringify(name)} is not a DNS label`);
@@ -179,14 +209,15 @@ export function parseSeckillEvent(obj: unknown): ParsedEvent {
   const namespace = typeof md.namespace === 'string' && md.namespace ? md.namespace : 'default';
   const uid = typeof md.uid === 'string' ? md.uid : '';
   const generation = typeof md.generation === 'number' ? md.generation : 0;
-  const spec = obj.spec;
-  if (!isObj(spec)) throw new SpecError('spec is missing');
+  return { name, namespace, uid, generation };
+}
 
-  if (!Array.isArray(spec.products) || spec.products.length === 0) {
+function parseProducts(list: unknown): ProductSpec[] {
+  if (!Array.isArray(list) || list.length === 0) {
     throw new SpecError('spec.products must be a non-empty list');
   }
   const seen = new Set<number>();
-  const products = spec.products.map((p: unknown, i: number): ProductSpec => {
+  return list.map((p: unknown, i: number): ProductSpec => {
     const path = `spec.products[${i}]`;
     if (!isObj(p)) throw new SpecError(`${path} must be an object`);
     const id = int(p, 'id', path, 1, MAX_PRODUCT_ID);
@@ -198,13 +229,13 @@ export function parseSeckillEvent(obj: unknown): ParsedEvent {
       perUserLimit: int(p, 'perUserLimit', path, 1, MAX_PRODUCT_ID, 1),
     };
   });
+}
 
-  const startMs = time(spec, 'startTime');
-  const endMs = time(spec, 'endTime');
-  if (endMs <= startMs) throw new SpecError('spec.endTime must be after spec.startTime');
-
-  if (!isObj(spec.kafka)) throw new SpecError('spec.kafka is missing');
-  const kafka = spec.kafka;
+function parseKafka(
+  kafka: unknown,
+  event: string,
+): Pick<ParsedEvent, 'topic' | 'partitions' | 'replicationFactor'> {
+  if (!isObj(kafka)) throw new SpecError('spec.kafka is missing');
   const hasPartitions = kafka.partitions !== undefined;
   const hasRate = kafka.expectedPeakRate !== undefined;
   if (hasPartitions === hasRate) {
@@ -213,25 +244,36 @@ export function parseSeckillEvent(obj: unknown): ParsedEvent {
   const partitions = hasPartitions
     ? int(kafka, 'partitions', 'spec.kafka', 1, MAX_PARTITIONS)
     : partitionsForRate(int(kafka, 'expectedPeakRate', 'spec.kafka', 1, Number.MAX_SAFE_INTEGER));
-  let topic = purchaseTopic(name);
+  let topic = purchaseTopic(event);
   if (kafka.topic !== undefined) {
-    if (typeof kafka.topic !== 'string' || !/^[a-zA-Z0-9._-]{1,200}$/.test(kafka.topic)) {
-      throw new SpecError(`spec.kafka.topic ${JSON.stringify(kafka.topic)} is not a valid Kafka topic name`);
+    const t = kafka.topic;
+    if (typeof t !== 'string' || t.length > MAX_SPEC_TOPIC_LENGTH || !TOPIC_NAME_PATTERN.test(t)) {
+      throw new SpecError(`spec.kafka.topic ${JSON.stringify(t)} is not a valid Kafka topic name`);
     }
-    topic = kafka.topic;
+    topic = t;
   }
   const replicationFactor = int(kafka, 'replicationFactor', 'spec.kafka', 1, 7, 1);
+  return { topic, partitions, replicationFactor };
+}
 
-  const b = isObj(spec.batcher) ? spec.batcher : {};
-  const batcher: BatcherSpec = {
-    size: int(b, 'size', 'spec.batcher', 1, 10_000, BATCHER_DEFAULTS.size),
-    intervalMs: int(b, 'intervalMs', 'spec.batcher', 1, 10_000, BATCHER_DEFAULTS.intervalMs),
-    workers: int(b, 'workers', 'spec.batcher', 1, 1024, BATCHER_DEFAULTS.workers),
-    buffer: int(b, 'buffer', 'spec.batcher', 1, 1_000_000, BATCHER_DEFAULTS.buffer),
+function parseBatcher(raw: unknown): BatcherSettings {
+  const b = isObj(raw) ? raw : {};
+  const field = (name: keyof typeof BATCHER_SPEC_BOUNDS): number => {
+    const [min, max] = BATCHER_SPEC_BOUNDS[name];
+    return int(b, name, 'spec.batcher', min, max, BATCHER_DEFAULTS[name]);
+  };
+  const batcher: BatcherSettings = {
+    size: field('size'),
+    intervalMs: field('intervalMs'),
+    workers: field('workers'),
+    buffer: field('buffer'),
   };
   if (batcher.buffer < batcher.size) throw new SpecError('spec.batcher.buffer must be >= spec.batcher.size');
+  return batcher;
+}
 
-  const c = isObj(spec.consumer) ? spec.consumer : {};
+function parseConsumer(raw: unknown): ConsumerSpec {
+  const c = isObj(raw) ? raw : {};
   const D = CONSUMER_DEFAULTS;
   const consumer: ConsumerSpec = {
     minReplicas: int(c, 'minReplicas', 'spec.consumer', 1, 1000, D.minReplicas),
@@ -256,32 +298,7 @@ export function parseSeckillEvent(obj: unknown): ParsedEvent {
   if (consumer.maxReplicas < consumer.minReplicas) {
     throw new SpecError('spec.consumer.maxReplicas must be >= spec.consumer.minReplicas');
   }
-
-  const conn = spec.connection;
-  if (!isObj(conn) || typeof conn.secretName !== 'string' || conn.secretName.length === 0) {
-    throw new SpecError('spec.connection.secretName is required');
-  }
-  const policy = spec.cleanupPolicy ?? 'Retain';
-  if (policy !== 'Retain' && policy !== 'Delete') {
-    throw new SpecError(`spec.cleanupPolicy must be Retain or Delete, got ${JSON.stringify(policy)}`);
-  }
-
-  return {
-    name,
-    namespace,
-    uid,
-    generation,
-    products,
-    startMs,
-    endMs,
-    topic,
-    partitions,
-    replicationFactor,
-    batcher,
-    consumer,
-    secretName: conn.secretName,
-    cleanupPolicy: policy,
-  };
+  return consumer;
 }
 
 /** The work-queue key of an object: namespace/name, as client-go's MetaNamespaceKeyFunc. */

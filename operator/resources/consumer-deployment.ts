@@ -10,8 +10,8 @@
 //   HTTP_PORT        9102 (/healthz, /readyz, /metrics)
 //   KAFKA_BROKERS, REDIS_URL, MYSQL_URL from the Secret spec.connection.secretName (same key names)
 //   POD_NAME         the pod's name (downward API), a unique consumer id
-import type { V1Deployment, V1EnvVar, V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, KIND, type ParsedEvent } from '../api/types.js';
+import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, KIND, objectKey, type ParsedEvent } from '../api/types.js';
 
 export const CONSUMER_APP = 'seckill-consumer';
 export const LABEL_NAME = 'app.kubernetes.io/name';
@@ -62,8 +62,6 @@ export function buildConsumerDeployment(ev: ParsedEvent, o: ConsumerDeploymentOp
     [LABEL_EVENT]: ev.name,
   };
   const selector = { [LABEL_NAME]: CONSUMER_APP, [LABEL_EVENT]: ev.name };
-  const limits: Record<string, string> = { memory: o.resources.memoryLimit };
-  if (o.resources.cpuLimit) limits.cpu = o.resources.cpuLimit;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -89,47 +87,52 @@ export function buildConsumerDeployment(ev: ParsedEvent, o: ConsumerDeploymentOp
         spec: {
           // The consumer commits offsets only after Redis and MySQL: a drain on SIGTERM needs time.
           terminationGracePeriodSeconds: 60,
-          containers: [
-            {
-              name: 'consumer',
-              image: ev.consumer.image ?? o.image,
-              ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
-              env: [
-                { name: 'SECKILL_EVENT', value: ev.name },
-                { name: 'KAFKA_TOPIC', value: ev.topic },
-                { name: 'CONSUMER_SHARDS', value: String(ev.consumer.shardsPerPod) },
-                { name: 'STOCK_GUARD', value: 'lua' },
-                { name: 'HTTP_PORT', value: String(CONSUMER_HTTP_PORT) },
-                fromSecret(ev.secretName, 'KAFKA_BROKERS'),
-                fromSecret(ev.secretName, 'REDIS_URL'),
-                fromSecret(ev.secretName, 'MYSQL_URL'),
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-              ],
-              ports: [{ name: 'http', containerPort: CONSUMER_HTTP_PORT, protocol: 'TCP' }],
-              readinessProbe: {
-                httpGet: { path: '/readyz', port: 'http' },
-                periodSeconds: 5,
-                failureThreshold: 2,
-              },
-              livenessProbe: {
-                httpGet: { path: '/healthz', port: 'http' },
-                periodSeconds: 10,
-                failureThreshold: 3,
-              },
-              resources: {
-                requests: { cpu: o.resources.cpuRequest, memory: o.resources.memoryRequest },
-                limits,
-              },
-              securityContext: {
-                runAsNonRoot: true,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
+          containers: [consumerContainer(ev, o)],
         },
       },
+    },
+  };
+}
+
+/** The consumer container: the environment contract above, probes, resources, a locked-down context. */
+function consumerContainer(ev: ParsedEvent, o: ConsumerDeploymentOptions): V1Container {
+  const limits: Record<string, string> = { memory: o.resources.memoryLimit };
+  if (o.resources.cpuLimit) limits.cpu = o.resources.cpuLimit;
+  return {
+    name: 'consumer',
+    image: ev.consumer.image ?? o.image,
+    ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
+    env: [
+      { name: 'SECKILL_EVENT', value: ev.name },
+      { name: 'KAFKA_TOPIC', value: ev.topic },
+      { name: 'CONSUMER_SHARDS', value: String(ev.consumer.shardsPerPod) },
+      { name: 'STOCK_GUARD', value: 'lua' },
+      { name: 'HTTP_PORT', value: String(CONSUMER_HTTP_PORT) },
+      fromSecret(ev.secretName, 'KAFKA_BROKERS'),
+      fromSecret(ev.secretName, 'REDIS_URL'),
+      fromSecret(ev.secretName, 'MYSQL_URL'),
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ],
+    ports: [{ name: 'http', containerPort: CONSUMER_HTTP_PORT, protocol: 'TCP' }],
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: 'http' },
+      periodSeconds: 5,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: 'http' },
+      periodSeconds: 10,
+      failureThreshold: 3,
+    },
+    resources: {
+      requests: { cpu: o.resources.cpuRequest, memory: o.resources.memoryRequest },
+      limits,
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
     },
   };
 }
@@ -143,5 +146,5 @@ export function ownedBy(dep: V1Deployment, uid: string): boolean {
 export function ownerKey(dep: V1Deployment): string | undefined {
   const ref = (dep.metadata?.ownerReferences ?? []).find((r) => r.controller === true && r.kind === KIND);
   if (!ref || !ref.apiVersion.startsWith('seckill.io/')) return undefined;
-  return `${dep.metadata?.namespace ?? 'default'}/${ref.name}`;
+  return objectKey(dep.metadata?.namespace ?? 'default', ref.name);
 }

@@ -7,12 +7,18 @@
 //
 // Event names are global in Redis and Kafka (seckill:event:{name}, topic seckill.<name>.purchases) while
 // SeckillEvents are namespaced: two events with one name in two namespaces would share stock and topic.
-// So the catalog hash also records its owner (field `owner` = "<namespace>/<uid>", ignored by the front
-// door's parseEventSpec), claimed atomically before anything is written; the reconciler refuses an event
-// whose name another one owns (NameConflict), and cleanup touches Redis and Kafka only as the owner.
-import { CatalogError, deleteEvent, preloadEvent, readStock } from '../../workloads/shared/catalog.js';
-import { keys } from '../../workloads/shared/keys.js';
-import type { ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
+// So the catalog hash also records its owner (field OWNER_FIELD = "<namespace>/<uid>", ignored by the front
+// door's parseEventSpec), claimed atomically before anything is written (lua/claim-event-name.lua); the
+// reconciler refuses an event whose name another one owns (NameConflict), and cleanup touches Redis and
+// Kafka only as the owner.
+import {
+  CatalogError,
+  deleteEvent,
+  preloadEvent,
+  readStock,
+  withdrawEvent as withdrawFromCatalog,
+} from '../../workloads/shared/catalog.js';
+import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import type { Redis } from 'ioredis';
 import type { ParsedEvent, ProductStatus } from '../api/types.js';
 
@@ -28,9 +34,6 @@ export interface StockResult {
   belowSold: BelowSold[];
 }
 
-/** The catalog hash field naming the SeckillEvent that owns an event name. */
-export const OWNER_FIELD = 'owner';
-
 /** The owner value of a SeckillEvent: "<namespace>/<uid>". */
 export const ownerId = (ev: { namespace: string; uid: string }): string => `${ev.namespace}/${ev.uid}`;
 
@@ -40,37 +43,17 @@ export function parseOwner(owner: string): { namespace: string; uid: string } {
   return i < 0 ? { namespace: owner, uid: '' } : { namespace: owner.slice(0, i), uid: owner.slice(i + 1) };
 }
 
-// KEYS[1] the event hash; ARGV[1] the claimant ("<ns>/<uid>"); ARGV[2] its namespace prefix ("<ns>/").
-// HSETNX semantics, plus: an owner in the claimant's own namespace with another uid is a deleted
-// predecessor (two objects of one name cannot coexist in a namespace), so the claimant adopts the name.
-// Returns the owner after the call.
-const CLAIM_SCRIPT = `
-local owner = redis.call('HGET', KEYS[1], '${OWNER_FIELD}')
-if owner == ARGV[1] then return owner end
-if (not owner) or string.sub(owner, 1, string.len(ARGV[2])) == ARGV[2] then
-  redis.call('HSET', KEYS[1], '${OWNER_FIELD}', ARGV[1])
-  return ARGV[1]
-end
-return owner
-`;
-
 /**
- * Claims an event name for a SeckillEvent, atomically; returns the owner afterwards (the claimant's
- * ownerId when the name is free, already its own, or left by a deleted event of the same namespace).
+ * Claims an event name for a SeckillEvent, atomically (lua/claim-event-name.lua, registered once per
+ * connection); returns the owner afterwards (the claimant's ownerId when the name is free, already its
+ * own, or left by a deleted event of the same namespace).
  */
 export async function claimEventName(
   redis: Redis,
   name: string,
   owner: { namespace: string; uid: string },
 ): Promise<string> {
-  const got: unknown = await redis.eval(
-    CLAIM_SCRIPT,
-    1,
-    keys.event(name),
-    ownerId(owner),
-    `${owner.namespace}/`,
-  );
-  return String(got);
+  return withScripts(redis).claimEventName(name, ownerId(owner), `${owner.namespace}/`);
 }
 
 /** Thrown when sales moved between our check and the write: retried with backoff. */
@@ -128,5 +111,5 @@ export async function deleteStock(redis: Redis, ev: Pick<ParsedEvent, 'name' | '
  * 404 unknown event instead of selling from a SeckillEvent that no longer exists.
  */
 export async function withdrawEvent(redis: Redis, name: string): Promise<void> {
-  await redis.multi().del(keys.event(name)).srem(keys.events(), name).exec();
+  await withdrawFromCatalog(redis, name);
 }

@@ -19,7 +19,7 @@ test('claim grants up to the stock, enforces the per-user limit and answers ever
   const reply = await guard.claim({ event: sale.name, productId: 1, perUserLimit: 1, entries });
   assert.deepEqual(
     reply.results.map((r) => r.outcome),
-    ['W', 'L', 'W', 'W', 'S', 'S'],
+    ['won', 'limit', 'won', 'won', 'sold_out', 'sold_out'],
   );
   assert.equal(reply.remaining, 0);
 });
@@ -33,20 +33,20 @@ test('a redelivered ticket replays its first outcome and changes nothing', async
   assert.deepEqual(
     first.results.map((r) => [r.outcome, r.replay]),
     [
-      ['W', false],
-      ['W', false],
+      ['won', false],
+      ['won', false],
     ],
   );
   assert.deepEqual(
     again.results.map((r) => [r.outcome, r.replay]),
     [
-      ['W', true],
-      ['W', true],
+      ['won', true],
+      ['won', true],
     ],
   );
   assert.equal(again.remaining, 0);
   const late = await guard.claim({ ...run, entries: [entry(3)] });
-  assert.deepEqual(late.results, [{ outcome: 'S', replay: false }]);
+  assert.deepEqual(late.results, [{ outcome: 'sold_out', replay: false }]);
 });
 
 test('the per-entry comparison mode decides exactly as the batch claim', async () => {

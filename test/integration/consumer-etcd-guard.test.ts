@@ -33,8 +33,8 @@ test('four guards racing on one product grant each buyer once and keep the count
       ),
     );
     const replies = await Promise.all(runs);
-    const won = replies.flatMap((r) => r.results).filter((r) => r.outcome === 'W').length;
-    const limited = replies.flatMap((r) => r.results).filter((r) => r.outcome === 'L').length;
+    const won = replies.flatMap((r) => r.results).filter((r) => r.outcome === 'won').length;
+    const limited = replies.flatMap((r) => r.results).filter((r) => r.outcome === 'limit').length;
     // 20 runs of 25 buyers starting 10 apart: 215 distinct buyers, 285 repeats; stock 300 is enough.
     assert.equal(won, 215);
     assert.equal(limited, 285);

@@ -10,8 +10,7 @@ import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type SeckillEvent } from '../../operator/api/types.js';
 import { consumerDeploymentName } from '../../operator/resources/consumer-deployment.js';
-import { OWNER_FIELD } from '../../operator/resources/stock.js';
-import { deleteEvent, readEvent, readStock } from '../../workloads/shared/catalog.js';
+import { deleteEvent, OWNER_FIELD, readEvent, readStock } from '../../workloads/shared/catalog.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { deadLetterTopic, purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import {

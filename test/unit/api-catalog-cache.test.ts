@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkPurchase, parseSoldOut, type CachedEvent } from '../../workloads/api/catalog-cache.js';
+import { checkPurchase, type CachedEvent } from '../../workloads/api/catalog-cache.js';
+import { parseRunKey } from '../../workloads/shared/names.js';
 
 const event = (soldOut = false): CachedEvent => ({
   spec: {
@@ -31,10 +32,10 @@ test('catalog check: sold out within the window; outside it the window answer wi
   assert.deepEqual(checkPurchase(event(true), 1, 2500), { ok: false, reason: 'ended' });
 });
 
-test('sold-out announcements: "<event>/<productId>"', () => {
-  assert.deepEqual(parseSoldOut('sale/7'), { event: 'sale', productId: 7 });
-  assert.deepEqual(parseSoldOut('a-b.c/2147483647'), { event: 'a-b.c', productId: 2147483647 });
+test('sold-out announcements: the run key "<event>/<productId>"', () => {
+  assert.deepEqual(parseRunKey('sale/7'), { event: 'sale', productId: 7 });
+  assert.deepEqual(parseRunKey('a-b.c/2147483647'), { event: 'a-b.c', productId: 2147483647 });
   for (const bad of ['', 'sale', '/7', 'sale/', 'sale/x', 'sale/0', 'sale/-1', 'sale/1.5']) {
-    assert.equal(parseSoldOut(bad), undefined, bad);
+    assert.equal(parseRunKey(bad), undefined, bad);
   }
 });

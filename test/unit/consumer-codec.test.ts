@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseClaimReply } from '../../workloads/consumer/outcomes.js';
+import { parseClaimReply } from '../../workloads/shared/outcomes.js';
 import { decodeBatch, DecodeError, encodeBatch } from '../../workloads/shared/kafka/codec.js';
 
 const ticket = '01JD8X5Q9V3W4Y6Z7A8B9C0D1E';
@@ -44,9 +44,9 @@ test('claim replies parse into outcomes and replays', () => {
     remaining: 0,
     total: 10,
     results: [
-      { outcome: 'W', replay: false },
-      { outcome: 'S', replay: true },
-      { outcome: 'L', replay: false },
+      { outcome: 'won', replay: false },
+      { outcome: 'sold_out', replay: true },
+      { outcome: 'limit', replay: false },
     ],
   });
   assert.throws(() => parseClaimReply([1, 5, 'W'], 2), /expected 2 outcomes/);

@@ -5,6 +5,8 @@ import { computePhase, nextWakeupMs } from '../../operator/reconcile/phase.js';
 import { readyCondition, sameStatus, setCondition } from '../../operator/reconcile/status.js';
 import { buildConsumerDeployment, ownerKey } from '../../operator/resources/consumer-deployment.js';
 import { totalLag } from '../../operator/resources/lag.js';
+import { BATCHER_SPEC_BOUNDS } from '../../operator/api/types.js';
+import { BATCHER_DEFAULTS } from '../../workloads/shared/batcher-settings.js';
 
 const base = {
   nowMs: 1000,
@@ -157,6 +159,25 @@ test('parseSeckillEvent refuses what the schema should have caught, naming the f
       () => parseSeckillEvent(event(spec)),
       (e: unknown) => e instanceof SpecError && message.test(e.message),
     );
+});
+
+test('parseSeckillEvent: no spec.batcher means the shared Batcher defaults', () => {
+  assert.deepEqual(parseSeckillEvent(event({})).batcher, BATCHER_DEFAULTS);
+});
+
+test("parseSeckillEvent enforces spec.batcher's bounds (the CRD's), field by field", () => {
+  for (const field of ['size', 'intervalMs', 'workers', 'buffer'] as const) {
+    const [min, max] = BATCHER_SPEC_BOUNDS[field];
+    // buffer must stay >= size: probe size under the largest buffer, the others with the smallest size.
+    const others = field === 'size' ? { buffer: BATCHER_SPEC_BOUNDS.buffer[1] } : { size: 1 };
+    const parse = (value: number) =>
+      parseSeckillEvent(event({ batcher: { ...others, [field]: value } })).batcher;
+    assert.equal(parse(max)[field], max);
+    assert.equal(parse(min)[field], min);
+    const refused = new RegExp(`spec\\.batcher\\.${field} must be an integer`);
+    assert.throws(() => parse(max + 1), refused);
+    assert.throws(() => parse(min - 1), refused);
+  }
 });
 
 test('total lag over partitions (uncommitted partitions count from the earliest offset)', () => {

@@ -35,6 +35,18 @@ export interface ApiDeps {
 /** Retries of one produce: short and bounded, the buyer is waiting (then 503). */
 const produceRetry = (retries: number) => ({ retries, initialRetryTime: 100, maxRetryTime: 1000 });
 
+function createProducer(kafka: Kafka, config: ApiConfig): Producer {
+  return kafka.producer({
+    idempotent: config.kafkaIdempotent,
+    // The idempotent producer needs one request in flight per broker to keep order; without it kafkajs'
+    // default (no limit) applies, and a retried request may overtake another.
+    ...(config.kafkaIdempotent ? { maxInFlightRequests: 1 } : {}),
+    allowAutoTopicCreation: false, // the operator creates topics; an unknown one is an error, not a new topic
+    createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 of the key
+    retry: produceRetry(config.kafkaRetries),
+  });
+}
+
 export class ApiApp {
   readonly registry: Registry;
   readonly catalog: CatalogCache;
@@ -73,16 +85,10 @@ export class ApiApp {
       onEventRemoved: (event) => limits.forgetEvent(event),
     });
 
-    const kafka = deps.kafka ?? createKafka(config.kafkaBrokers, 'seckill-api', log);
-    this.producer = kafka.producer({
-      idempotent: config.kafkaIdempotent,
-      // The idempotent producer needs one request in flight per broker to keep order; without it kafkajs'
-      // default (no limit) applies, and a retried request may overtake another.
-      ...(config.kafkaIdempotent ? { maxInFlightRequests: 1 } : {}),
-      allowAutoTopicCreation: false, // the operator creates topics; an unknown one is an error, not a new topic
-      createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 of the key
-      retry: produceRetry(config.kafkaRetries),
-    });
+    this.producer = createProducer(
+      deps.kafka ?? createKafka(config.kafkaBrokers, 'seckill-api', log),
+      config,
+    );
     this.producer.on(this.producer.events.CONNECT, () => (this.producerConnected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.producerConnected = false));
 

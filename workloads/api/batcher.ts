@@ -21,106 +21,35 @@
 // unref()'d: a timer exists only while accepted entries are waiting, and letting the process exit then
 // would drop them silently. An idle or closed Batcher holds no timer, so it never keeps a process alive.
 
+import { BATCHER_DEFAULTS } from '../shared/batcher-settings.js';
 import { fnv1a32 } from '../shared/hash.js';
+import {
+  createBuckets,
+  depthOf,
+  groupByKey,
+  modulo,
+  msUntilTick,
+  type Bucket,
+  type Waiter,
+} from './batcher-bucket.js';
+import {
+  describe,
+  resolveOptions,
+  type BatcherObserver,
+  type BatcherOptions,
+  type FlushReason,
+  type ResolvedOptions,
+} from './batcher-options.js';
 
-/** Why a bucket flushed. */
-export type FlushReason = 'size' | 'interval' | 'close';
-
-/** Why `add()` refused an entry without queueing it. */
-export type RejectReason = 'full' | 'closed';
-
-/** What the Batcher tells its observer about one finished flush. */
-export interface FlushReport {
-  readonly bucket: number;
-  readonly reason: FlushReason;
-  /** Number of entries in the flush (1..size). */
-  readonly entries: number;
-  /** Number of distinct keys in the flush. */
-  readonly keys: number;
-  /** Wall time the flush callback took, success or failure. */
-  readonly durationMs: number;
-  /** False when the flush callback threw or rejected. */
-  readonly ok: boolean;
-}
-
-/**
- * Hooks for metrics or logs. Every hook is optional; the Batcher stays free of any metrics library.
- * A hook that throws does not disturb batching: the error becomes a process warning.
- */
-export interface BatcherObserver {
-  /** Called once, at construction, with a live reader of per-bucket depths (for gauges read at scrape). */
-  attach?(depths: () => readonly number[]): void;
-  /** Called once close() has drained everything, with the same reader: forget it. */
-  detach?(depths: () => readonly number[]): void;
-  /** Called after every flush settled (its waiters are already resolved or rejected). */
-  flushed?(report: FlushReport): void;
-  /** Called for every `add()` refused at once. */
-  rejected?(reason: RejectReason): void;
-}
-
-/** Construction options. Only `flush` is required; see DEFAULTS for the rest. */
-export interface BatcherOptions<T> {
-  /**
-   * Delivers one bucket's batch: entries grouped by key, keys in order of first appearance, each key's
-   * entries in the order they were added. Resolve when the batch is durable (Kafka acknowledged); reject
-   * to fail every entry of the batch. Never called concurrently for the same bucket.
-   */
-  readonly flush: (groups: Map<string, T[]>) => Promise<void>;
-  /** A bucket holding this many entries flushes at once. */
-  readonly size?: number;
-  /**
-   * Entries one flush may take (default: `size`). Larger lets a backlog that built up during a slow flush
-   * leave in one message: per-product throughput then follows the Kafka round trip instead of being
-   * capped at `size` per round trip (one flush per bucket at a time keeps per-key order).
-   */
-  readonly maxFlush?: number;
-  /** Per-bucket capacity: entries accepted and not yet settled (queued or in the running flush). */
-  readonly buffer?: number;
-  /** Number of buckets, i.e. of flushes that may run in parallel. */
-  readonly workers?: number;
-  /** Longest time a partial bucket waits for its next tick, in whole milliseconds. */
-  readonly intervalMs?: number;
-  /** Maps a key to an integer; the bucket is shard(key) mod workers. Default: FNV-1a of the key. */
-  readonly shard?: (key: string) => number;
-  readonly observer?: BatcherObserver;
-}
-
-/**
- * The defaults, and why. The front door answers a buyer only after Kafka acknowledged the batch, so unlike
- * the seed (size 100, buffer 100, interval 1 s, buyers answered before Kafka) every millisecond of batching
- * is a millisecond of response time, and a full bucket is a 429, not a silent drop.
- */
-export const DEFAULTS = {
-  /**
-   * 100 entries of ~100 bytes make a ~10 KB Kafka message (far below the 1 MB limit), and the consumer runs
-   * one Redis Lua claim per product batch: 100 tickets keep that script well under a millisecond, which
-   * matters because a Lua script blocks all of Redis while it runs.
-   */
-  size: 100,
-  /**
-   * A bucket drains about `size` entries per Kafka round trip (~5 ms): 20 000 entries/s. 10 000 queued
-   * entries are then ~0.5 s of backlog, about the most a buyer should wait before a quick 429 serves them
-   * better. Memory: 8 buckets x 10 000 entries x ~200 bytes = ~16 MB per pod at worst. The seed's 100
-   * overflows on the first burst: one hot product with 100 concurrent buyers fills it in one round trip.
-   */
-  buffer: 10_000,
-  /**
-   * Up to 8 Kafka sends in flight per pod. A sale has few products and one product always lands in one
-   * bucket (to keep its order), so more buckets would mostly sit idle; fewer would make distinct products
-   * queue behind each other.
-   */
-  workers: 8,
-  /**
-   * The latency a partial batch adds. 5 ms is about one in-cluster Kafka round trip with acks=all, so
-   * waiting longer buys little batching, while the seed's 1 s would dominate every response at low load.
-   * Shorter gains nothing: Node timers resolve to 1 ms, and under load batches fill during the previous
-   * flush anyway (one flush per bucket at a time makes the batch grow with Kafka latency, up to `size`).
-   */
-  intervalMs: 5,
-} as const;
-
-/** Node clamps a longer timer delay to 1 ms, which would turn a typo into a flush storm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export type {
+  BatcherObserver,
+  BatcherOptions,
+  FlushReason,
+  FlushReport,
+  RejectReason,
+} from './batcher-options.js';
+/** The Batcher's defaults under their historical name: the shared BATCHER_DEFAULTS (batcher-settings.ts). */
+export { BATCHER_DEFAULTS as DEFAULTS, fnv1a32 };
 
 /** `add()` refused the entry because its bucket holds `buffer` unsettled entries. Maps to HTTP 429. */
 export class BatcherFullError extends Error {
@@ -143,40 +72,9 @@ export class BatcherClosedError extends Error {
   }
 }
 
-export { fnv1a32 };
-
-/** One accepted entry and the callbacks of the promise `add()` returned for it. */
-interface Waiter<T> {
-  readonly key: string;
-  readonly entry: T;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-interface Bucket<T> {
-  readonly index: number;
-  /** Where this bucket's tick grid starts: ticks at phase + k * intervalMs. */
-  readonly phase: number;
-  /** Accepted entries not yet handed to a flush, oldest first. */
-  queue: Waiter<T>[];
-  /** Entries in the running flush; 0 means no flush is running. */
-  inFlight: number;
-  /** A tick came while a flush was running; honour it when that flush settles. */
-  tickDue: boolean;
-  timer: NodeJS.Timeout | undefined;
-  /** Duration of the last flush, for the Retry-After hint. */
-  lastFlushMs: number;
-}
-
 export class Batcher<T> {
-  private readonly size: number;
-  private readonly maxFlush: number;
-  private readonly buffer: number;
-  private readonly workers: number;
-  private readonly intervalMs: number;
-  private readonly shard: (key: string) => number;
-  private readonly deliver: (groups: Map<string, T[]>) => Promise<void>;
-  private readonly observer: BatcherObserver;
+  /** The options, checked and with every default applied. */
+  private readonly o: ResolvedOptions<T>;
   private readonly buckets: Bucket<T>[];
   /** Set by close(): from then on nothing is accepted and every bucket drains. */
   private closing = false;
@@ -187,32 +85,10 @@ export class Batcher<T> {
   private readonly depthReader = (): readonly number[] => this.bucketDepths();
 
   constructor(options: BatcherOptions<T>) {
-    this.size = wholeNumber('size', options.size ?? DEFAULTS.size, 1);
-    this.buffer = wholeNumber('buffer', options.buffer ?? DEFAULTS.buffer, 1);
-    this.workers = wholeNumber('workers', options.workers ?? DEFAULTS.workers, 1);
-    this.intervalMs = wholeNumber('intervalMs', options.intervalMs ?? DEFAULTS.intervalMs, 1, MAX_TIMER_MS);
-    this.maxFlush = wholeNumber('maxFlush', options.maxFlush ?? this.size, this.size);
-    if (this.buffer < this.size) {
-      throw new RangeError(
-        `Batcher option "buffer" (${this.buffer}) must be >= "size" (${this.size}): a bucket must hold a full flush`,
-      );
-    }
-    this.deliver = aFunction('flush', options.flush);
-    this.shard = aFunction('shard', options.shard ?? fnv1a32);
-    this.observer = options.observer ?? {};
-
-    const start = Date.now();
-    this.buckets = Array.from({ length: this.workers }, (_, index) => ({
-      index,
-      phase: start + (index * this.intervalMs) / this.workers,
-      queue: [],
-      inFlight: 0,
-      tickDue: false,
-      timer: undefined,
-      lastFlushMs: 0,
-    }));
+    this.o = resolveOptions(options);
+    this.buckets = createBuckets(this.o.workers, this.o.intervalMs, Date.now());
     // Not guarded like the other hooks: a failing attach is a set-up error the caller must see.
-    this.observer.attach?.(this.depthReader);
+    this.o.observer.attach?.(this.depthReader);
   }
 
   /**
@@ -227,9 +103,9 @@ export class Batcher<T> {
       throw new BatcherClosedError();
     }
     const bucket = this.bucketFor(key);
-    if (depthOf(bucket) >= this.buffer) {
+    if (depthOf(bucket) >= this.o.buffer) {
       this.observe((o) => o.rejected?.('full'));
-      throw new BatcherFullError(bucket.index, this.buffer, this.retryAfterMs(bucket));
+      throw new BatcherFullError(bucket.index, this.o.buffer, this.retryAfterMs(bucket));
     }
     const flushed = new Promise<void>((resolve, reject) =>
       bucket.queue.push({ key, entry, resolve, reject }),
@@ -266,8 +142,8 @@ export class Batcher<T> {
   }
 
   private bucketFor(key: string): Bucket<T> {
-    const n = this.shard(key);
-    const bucket = Number.isSafeInteger(n) ? this.buckets[modulo(n, this.workers)] : undefined;
+    const n = this.o.shard(key);
+    const bucket = Number.isSafeInteger(n) ? this.buckets[modulo(n, this.o.workers)] : undefined;
     if (bucket === undefined) {
       throw new RangeError(
         `Batcher "shard" returned ${describe(n)} for key ${JSON.stringify(key)}; want an integer`,
@@ -292,7 +168,7 @@ export class Batcher<T> {
 
   private dueReason(bucket: Bucket<T>): FlushReason | undefined {
     if (this.closing) return 'close';
-    if (bucket.queue.length >= this.size) return 'size';
+    if (bucket.queue.length >= this.o.size) return 'size';
     if (bucket.tickDue) return 'interval';
     return undefined;
   }
@@ -301,7 +177,7 @@ export class Batcher<T> {
   private syncTimer(bucket: Bucket<T>): void {
     const wanted = bucket.queue.length > 0 && !bucket.tickDue && !this.closing;
     if (wanted && bucket.timer === undefined) {
-      bucket.timer = setTimeout(() => this.tick(bucket), this.msUntilTick(bucket));
+      bucket.timer = setTimeout(() => this.tick(bucket), msUntilTick(bucket, this.o.intervalMs, Date.now()));
     } else if (!wanted && bucket.timer !== undefined) {
       clearTimeout(bucket.timer);
       bucket.timer = undefined;
@@ -314,13 +190,8 @@ export class Batcher<T> {
     this.pump(bucket);
   }
 
-  /** Time to the bucket's next grid point, in (0, intervalMs]; wall-clock jumps only shift the grid. */
-  private msUntilTick(bucket: Bucket<T>): number {
-    return this.intervalMs - modulo(Date.now() - bucket.phase, this.intervalMs);
-  }
-
   private startFlush(bucket: Bucket<T>, reason: FlushReason): void {
-    const batch = bucket.queue.splice(0, this.maxFlush);
+    const batch = bucket.queue.splice(0, this.o.maxFlush);
     bucket.inFlight = batch.length;
     bucket.tickDue = false;
     void this.runFlush(bucket, reason, batch);
@@ -333,7 +204,7 @@ export class Batcher<T> {
     let ok = true;
     let failure: unknown;
     try {
-      await this.deliver(groups);
+      await this.o.flush(groups);
     } catch (error) {
       ok = false;
       failure = error;
@@ -356,60 +227,20 @@ export class Batcher<T> {
     if (this.resolveClosed !== undefined && this.depth() === 0) {
       this.resolveClosed();
       this.resolveClosed = undefined;
-      this.observer.detach?.(this.depthReader);
+      this.o.observer.detach?.(this.depthReader);
     }
   }
 
   /** Room appears when the running flush settles; its last duration, at least a tick, estimates when. */
   private retryAfterMs(bucket: Bucket<T>): number {
-    return Math.max(this.intervalMs, Math.ceil(bucket.lastFlushMs));
+    return Math.max(this.o.intervalMs, Math.ceil(bucket.lastFlushMs));
   }
 
   private observe(call: (observer: BatcherObserver) => void): void {
     try {
-      call(this.observer);
+      call(this.o.observer);
     } catch (error) {
       process.emitWarning(`Batcher observer threw: ${String(error)}`, 'BatcherObserverWarning');
     }
   }
-}
-
-function depthOf(bucket: Bucket<unknown>): number {
-  return bucket.queue.length + bucket.inFlight;
-}
-
-/** Groups a batch by key, keeping the order of first appearance of keys and the order of entries per key. */
-function groupByKey<T>(batch: readonly Waiter<T>[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const { key, entry } of batch) {
-    const group = groups.get(key);
-    if (group) group.push(entry);
-    else groups.set(key, [entry]);
-  }
-  return groups;
-}
-
-/** Remainder in [0, divisor), also for negative numbers (JavaScript's % keeps the dividend's sign). */
-function modulo(n: number, divisor: number): number {
-  return ((n % divisor) + divisor) % divisor;
-}
-
-function wholeNumber(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Batcher option "${name}" must be an integer in [${min}, ${max}], got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function aFunction<F>(name: string, value: F): F {
-  if (typeof value !== 'function') {
-    throw new TypeError(`Batcher option "${name}" must be a function, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

@@ -1,10 +1,11 @@
 // The front door's in-memory view of the catalog: events, their windows and products, and a sold-out flag
 // per product. A purchase is checked against it with no I/O. It is refreshed from Redis every
 // `refreshMs`; sold-out flags are also set at once by the consumer's pub/sub announcement
-// ("<event>/<productId>" on keys.soldOutChannel()), on a separate connection in subscriber mode.
+// (the run key "<event>/<productId>" on keys.soldOutChannel()), on a separate connection in subscriber mode.
 import type { Redis } from 'ioredis';
 import { listEventNames, readEvent, readStock, type EventSpec, type ProductSpec } from '../shared/catalog.js';
 import { keys } from '../shared/keys.js';
+import { parseRunKey } from '../shared/names.js';
 import type { Logger } from '../shared/log.js';
 
 export interface CachedProduct {
@@ -33,15 +34,6 @@ export function checkPurchase(event: CachedEvent | undefined, productId: number,
   if (now >= event.spec.endMs) return { ok: false, reason: 'ended' };
   if (product.soldOut) return { ok: false, reason: 'sold_out' };
   return { ok: true, event, product };
-}
-
-/** Parses a sold-out announcement "<event>/<productId>"; undefined when malformed. */
-export function parseSoldOut(message: string): { event: string; productId: number } | undefined {
-  const slash = message.lastIndexOf('/');
-  if (slash <= 0) return undefined;
-  const productId = Number(message.slice(slash + 1));
-  if (!Number.isSafeInteger(productId) || productId < 1) return undefined;
-  return { event: message.slice(0, slash), productId };
 }
 
 export interface CatalogCacheOptions {
@@ -176,7 +168,7 @@ export class CatalogCache {
 
   private announced(channel: string, message: string): void {
     if (channel !== keys.soldOutChannel()) return;
-    const parsed = parseSoldOut(message);
+    const parsed = parseRunKey(message);
     if (parsed === undefined) {
       this.options.log.warn('ignoring a malformed sold-out announcement', { message });
       return;

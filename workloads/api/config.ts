@@ -1,6 +1,6 @@
 // The front door's settings, from environment variables, validated once at start (all problems at once).
 import { ConfigError, EnvReader } from '../shared/config.js';
-import { DEFAULTS as BATCHER_DEFAULTS } from './batcher.js';
+import { BATCHER_DEFAULTS, type BatcherSettings } from '../shared/batcher-settings.js';
 
 export const PRODUCER_MODES = ['batched', 'per-request'] as const;
 export type ProducerMode = (typeof PRODUCER_MODES)[number];
@@ -9,7 +9,8 @@ export interface ApiConfig {
   kafkaBrokers: string[];
   redisUrl: string;
   httpPort: number;
-  batch: { size: number; maxFlush?: number; intervalMs: number; workers: number; buffer: number };
+  /** Batcher settings for events whose spec.batcher says nothing; maxFlush for every event. */
+  batch: BatcherSettings;
   /** Per-user throttle window in ms; 0 = off (the default, see below). */
   throttleMs: number;
   catalogRefreshMs: number;

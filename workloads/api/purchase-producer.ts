@@ -4,7 +4,9 @@
 //     per product, key messageKey(productId), value encodeBatch(...), to the event's topic;
 //   - per-request: one send per purchase, the seed's way, kept only as the benchmark's baseline.
 import type { Producer, TopicMessages } from 'kafkajs';
+import type { BatcherSettings } from '../shared/batcher-settings.js';
 import { encodeBatch, messageKey, type PurchaseEntry } from '../shared/kafka/codec.js';
+import { runKey } from '../shared/names.js';
 import { Batcher, BatcherClosedError, BatcherFullError, type BatcherObserver } from './batcher.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -24,9 +26,6 @@ export interface PurchaseSink {
   /** Purchases submitted and not yet settled. */
   depth(): number;
 }
-
-/** The Batcher key: one group per (event, product); the event's name cannot contain "/". */
-export const batchKey = (event: string, productId: number): string => `${event}/${productId}`;
 
 export type KafkaSend = (groups: Map<string, PendingPurchase[]>) => Promise<void>;
 
@@ -72,23 +71,15 @@ export function createKafkaSend(producer: Producer, ackTimeoutMs: number, metric
   };
 }
 
-export interface BatchSettings {
-  size: number;
-  /** Entries one flush may take; default `size`. */
-  maxFlush?: number;
-  intervalMs: number;
-  workers: number;
-  buffer: number;
-}
-
 export function createBatchedSink(
   send: KafkaSend,
-  batch: BatchSettings,
+  batch: BatcherSettings,
   observer?: BatcherObserver,
 ): PurchaseSink {
   const batcher = new Batcher<PendingPurchase>({ ...batch, flush: send, observer });
   return {
-    submit: (p) => batcher.add(batchKey(p.event, p.productId), p),
+    // One group per (event, product): the run key.
+    submit: (p) => batcher.add(runKey(p.event, p.productId), p),
     close: () => batcher.close(),
     depth: () => batcher.depth(),
   };
@@ -102,15 +93,15 @@ export function createBatchedSink(
  */
 export function createPerEventBatchedSink(
   send: KafkaSend,
-  defaults: BatchSettings,
-  settingsFor: (event: string) => Partial<BatchSettings> | undefined,
+  defaults: BatcherSettings,
+  settingsFor: (event: string) => Partial<BatcherSettings> | undefined,
   observer?: BatcherObserver,
 ): PurchaseSink {
   // `wanted` is the catalog's settings object: the same reference until a catalog refresh replaces it, so
   // the hot path compares one reference and only a refresh pays for comparing the values.
   const sinks = new Map<
     string,
-    { wanted: Partial<BatchSettings> | undefined; key: string; sink: PurchaseSink }
+    { wanted: Partial<BatcherSettings> | undefined; key: string; sink: PurchaseSink }
   >();
   const draining = new Set<Promise<void>>();
   let closed = false;
@@ -119,7 +110,7 @@ export function createPerEventBatchedSink(
     const current = sinks.get(event);
     if (current && current.wanted === wanted) return current.sink;
     const merged = { ...defaults, ...wanted };
-    const settings: BatchSettings = {
+    const settings: BatcherSettings = {
       ...merged,
       maxFlush: Math.max(merged.size, merged.maxFlush ?? merged.size),
     };
@@ -157,7 +148,7 @@ export function createPerRequestSink(send: KafkaSend, maxInFlight: number): Purc
       if (inFlight >= maxInFlight) throw new BatcherFullError(0, maxInFlight, 10);
       inFlight++;
       try {
-        await send(new Map([[batchKey(p.event, p.productId), [p]]]));
+        await send(new Map([[runKey(p.event, p.productId), [p]]]));
       } finally {
         inFlight--;
         if (inFlight === 0) drained?.();

@@ -3,6 +3,7 @@
 // Only the last step does I/O, so everything that cannot win is refused at once, costing no Redis or Kafka.
 import type { Redis } from 'ioredis';
 import { keys } from '../shared/keys.js';
+import { decodeOutcome, type Outcome } from '../shared/outcomes.js';
 import { BatcherClosedError, BatcherFullError } from './batcher.js';
 import type { CatalogCheck } from './catalog-cache.js';
 import { ApiError } from './errors.js';
@@ -86,10 +87,10 @@ export class PurchaseService {
 export interface TicketStatus {
   ticket: string;
   status: 'won' | 'lost' | 'pending';
-  reason?: 'sold_out' | 'limit';
+  reason?: Exclude<Outcome, 'won'>;
 }
 
-/** Reads a ticket's final result as the consumer wrote it: W won, S lost (sold out), L lost (limit). */
+/** Reads a ticket's final result as the consumer wrote it (an outcome code, shared/outcomes.ts). */
 export class TicketService {
   constructor(private readonly redis: Redis) {}
 
@@ -105,15 +106,9 @@ export class TicketService {
 }
 
 export function ticketStatus(ticket: string, value: string | null): TicketStatus {
-  switch (value) {
-    case 'W':
-      return { ticket, status: 'won' };
-    case 'S':
-      return { ticket, status: 'lost', reason: 'sold_out' };
-    case 'L':
-      return { ticket, status: 'lost', reason: 'limit' };
-    default:
-      // Not written yet (or an unknown ticket: indistinguishable without a lookup we refuse to pay for).
-      return { ticket, status: 'pending' };
-  }
+  const outcome = decodeOutcome(value);
+  // Not written yet (or an unknown ticket: indistinguishable without a lookup we refuse to pay for).
+  if (outcome === undefined) return { ticket, status: 'pending' };
+  if (outcome === 'won') return { ticket, status: 'won' };
+  return { ticket, status: 'lost', reason: outcome };
 }

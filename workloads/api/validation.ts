@@ -1,7 +1,6 @@
 // Pure parsing of what buyers send: the purchase body and the ticket id. Everything external is checked
 // here, at the edge, so the rest of the front door works with typed, in-range values.
-import { TICKET_PATTERN } from '../shared/kafka/codec.js';
-import { MAX_PRODUCT_ID, MAX_USER_ID } from '../shared/keys.js';
+import { MAX_PRODUCT_ID, MAX_USER_ID, TICKET_PATTERN } from '../shared/names.js';
 import { ApiError } from './errors.js';
 
 /** Bodies above this are refused with 413 before parsing: a valid purchase body is under 200 bytes. */

@@ -7,6 +7,7 @@ import type { PurchaseBatch } from '../shared/kafka/codec.js';
 import { consumerGroup, deadLetterTopic } from '../shared/kafka/topics.js';
 import type { Logger } from '../shared/log.js';
 import { createRegistry } from '../shared/metrics.js';
+import { runKey } from '../shared/names.js';
 import { migrate } from '../shared/mysql/migrations.js';
 import { createMysqlPool } from '../shared/mysql/pool.js';
 import { createRedis } from '../shared/redis/client.js';
@@ -29,6 +30,10 @@ export interface ConsumerApp {
   httpServer(): Server | undefined;
 }
 
+/**
+ * Long on purpose: the consumer's composition root. It builds each part once and start/stop close over
+ * them in dependency order; split up, the same parts would only be passed around between the pieces.
+ */
 export function createConsumerApp(
   config: ConsumerConfig,
   log: Logger,
@@ -62,7 +67,7 @@ export function createConsumerApp(
     shards: config.shards,
     capacity: config.shardCapacity,
     maxRun: config.maxRun,
-    runKey: (b) => `${b.event}/${b.productId}`,
+    runKey: (b) => runKey(b.event, b.productId),
     size: (b) => b.entries.length,
     handle: (_shard, batches) => processRun(batches),
   });

@@ -4,9 +4,16 @@
 import { Etcd3, EtcdLockFailedError, type Lock } from 'etcd3';
 import type { Redis } from 'ioredis';
 import { keys } from '../shared/keys.js';
-import type { ScriptedRedis } from '../shared/redis/scripts.js';
-import type { ClaimReply, ClaimResult, Outcome } from './outcomes.js';
-import { CLAIMS_TTL_SECONDS, type ProductRun, type StockGuard } from './stock-guard.js';
+import { runKey } from '../shared/names.js';
+import type { ProductRun, ScriptedRedis } from '../shared/redis/scripts.js';
+import {
+  decodeOutcome,
+  encodeOutcome,
+  type ClaimReply,
+  type ClaimResult,
+  type Outcome,
+} from '../shared/outcomes.js';
+import { CLAIMS_TTL_SECONDS, type StockGuard } from './stock-guard.js';
 
 const LOCK_TTL_SECONDS = 10;
 
@@ -14,7 +21,7 @@ export function createEtcdLockGuard(endpoints: string[], { redis }: ScriptedRedi
   const etcd = new Etcd3({ hosts: endpoints });
   return {
     async claim(run) {
-      const lock = etcd.lock(`seckill/locks/${run.event}/${run.productId}`).ttl(LOCK_TTL_SECONDS);
+      const lock = etcd.lock(`seckill/locks/${runKey(run.event, run.productId)}`).ttl(LOCK_TTL_SECONDS);
       await acquire(lock);
       try {
         return await claimUnderLock(redis, run);
@@ -51,7 +58,9 @@ async function claimUnderLock(redis: Redis, run: ProductRun): Promise<ClaimReply
   const tickets = run.entries.map((e) => e.ticket);
   const users = [...new Set(run.entries.map((e) => String(e.userId)))];
   const stored = await redis.hmget(claimsKey, ...tickets);
-  const firsts = new Map(tickets.flatMap((t, i) => (stored[i] ? [[t, stored[i] as Outcome] as const] : [])));
+  const firsts = new Map(
+    tickets.flatMap((t, i) => (stored[i] ? [[t, storedOutcome(stored[i])] as const] : [])),
+  );
   const bought = new Map(users.map((u, i) => [u, i]));
   const boughtCounts = (await redis.hmget(buyersKey, ...users)).map((v) => Number(v ?? 0));
 
@@ -60,21 +69,28 @@ async function claimUnderLock(redis: Redis, run: ProductRun): Promise<ClaimReply
     const first = firsts.get(entry.ticket);
     if (first) return { outcome: first, replay: true };
     const u = bought.get(String(entry.userId))!;
-    let outcome: Outcome = 'S';
+    let outcome: Outcome = 'sold_out';
     if (sold < total) {
-      if (boughtCounts[u]! >= run.perUserLimit) outcome = 'L';
+      if (boughtCounts[u]! >= run.perUserLimit) outcome = 'limit';
       else {
-        outcome = 'W';
+        outcome = 'won';
         sold++;
         boughtCounts[u]!++;
         tx.hset(buyersKey, String(entry.userId), boughtCounts[u]!);
       }
     }
     firsts.set(entry.ticket, outcome); // a ticket repeated within the run replays its first outcome
-    tx.hset(claimsKey, entry.ticket, outcome);
+    tx.hset(claimsKey, entry.ticket, encodeOutcome(outcome));
     return { outcome, replay: false };
   });
   tx.hset(stockKey, 'seckill', sold).expire(claimsKey, CLAIMS_TTL_SECONDS);
   await tx.exec();
   return { results, remaining: total - sold, total };
+}
+
+/** A ticket's first outcome as the claims hash holds it; refused, like the claim script's reply, if unknown. */
+function storedOutcome(code: string): Outcome {
+  const outcome = decodeOutcome(code);
+  if (outcome === undefined) throw new Error(`claims hash holds unknown outcome ${JSON.stringify(code)}`);
+  return outcome;
 }

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { OUTCOMES } from '../shared/outcomes.js';
 
 export function createConsumerMetrics(registry: Registry) {
   const metrics = defineMetrics(registry);
   // Labelled series start at 0, so rate() and the alerts work before the first occurrence.
-  for (const outcome of ['won', 'sold_out', 'limit']) {
+  for (const outcome of OUTCOMES) {
     for (const replay of ['true', 'false']) metrics.claimOutcomes.inc({ outcome, replay }, 0);
   }
   for (const reason of ['undecodable', 'unknown_product']) metrics.deadLetters.inc({ reason }, 0);

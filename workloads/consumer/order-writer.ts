@@ -5,11 +5,12 @@
 //   3. move `sold` by exactly the rows inserted, guarded so it can never pass `total`.
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { PurchaseEntry } from '../shared/kafka/codec.js';
+import { runKey } from '../shared/names.js';
 
 export class OversellRefusedError extends Error {
   constructor(event: string, productId: number, adding: number) {
     super(
-      `MySQL refused ${adding} more orders for ${event}/${productId}: sold would pass total ` +
+      `MySQL refused ${adding} more orders for ${runKey(event, productId)}: sold would pass total ` +
         `(Redis and MySQL disagree; run the reconciliation)`,
     );
     this.name = 'OversellRefusedError';

@@ -3,7 +3,8 @@
 import type { Redis } from 'ioredis';
 import type { PurchaseEntry } from '../shared/kafka/codec.js';
 import { keys } from '../shared/keys.js';
-import type { ClaimResult } from './outcomes.js';
+import { runKey } from '../shared/names.js';
+import { encodeOutcome, type ClaimResult } from '../shared/outcomes.js';
 
 /** Results are kept a day: long enough for any buyer to poll. */
 export const RESULT_TTL_SECONDS = 24 * 3600;
@@ -15,7 +16,7 @@ export async function recordResults(
 ): Promise<void> {
   const pipeline = redis.pipeline();
   entries.forEach((entry, i) => {
-    pipeline.set(keys.result(entry.ticket), results[i]!.outcome, 'EX', RESULT_TTL_SECONDS);
+    pipeline.set(keys.result(entry.ticket), encodeOutcome(results[i]!.outcome), 'EX', RESULT_TTL_SECONDS);
   });
   const replies = (await pipeline.exec()) ?? [];
   const failed = replies.find(([err]) => err);
@@ -23,5 +24,5 @@ export async function recordResults(
 }
 
 export async function announceSoldOut(redis: Redis, event: string, productId: number): Promise<void> {
-  await redis.publish(keys.soldOutChannel(), `${event}/${productId}`);
+  await redis.publish(keys.soldOutChannel(), runKey(event, productId));
 }

@@ -4,6 +4,7 @@
 // Each step retries until done; only then does the caller commit the Kafka offsets.
 import type { Pool } from 'mysql2/promise';
 import type { Redis } from 'ioredis';
+import type { ProductSpec } from '../shared/catalog.js';
 import type { Logger } from '../shared/log.js';
 import type { PurchaseBatch, PurchaseEntry } from '../shared/kafka/codec.js';
 import type { ConsumerMetrics } from './metrics.js';
@@ -12,9 +13,8 @@ import { announceSoldOut, recordResults } from './results.js';
 import { retryUntilDone } from './retry.js';
 import type { StockGuard } from './stock-guard.js';
 
-export interface ProductTerms {
-  perUserLimit: number;
-}
+/** The sale's terms the consumer needs of a product (the rest of its ProductSpec is the operator's). */
+export type ProductTerms = Pick<ProductSpec, 'perUserLimit'>;
 
 export interface RunProcessorDeps {
   redis: Redis;
@@ -27,8 +27,6 @@ export interface RunProcessorDeps {
   log: Logger;
   signal: AbortSignal;
 }
-
-const outcomeLabel = { W: 'won', S: 'sold_out', L: 'limit' } as const;
 
 export function createRunProcessor(deps: RunProcessorDeps) {
   const { metrics, log, signal } = deps;
@@ -53,12 +51,10 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     );
     claimTimer();
     metrics.entriesPerClaim.observe(entries.length);
-    claim.results.forEach((r) =>
-      metrics.claimOutcomes.inc({ outcome: outcomeLabel[r.outcome], replay: String(r.replay) }),
-    );
+    claim.results.forEach((r) => metrics.claimOutcomes.inc({ outcome: r.outcome, replay: String(r.replay) }));
 
     // A replayed winner is written again: the first delivery may have crashed before MySQL had it.
-    const winners = entries.filter((_, i) => claim.results[i]!.outcome === 'W');
+    const winners = entries.filter((_, i) => claim.results[i]!.outcome === 'won');
     const write = deps.writeMode === 'batch' ? writeOrders : writeOrdersOneByOne;
     const insertTimer = metrics.orderInsertDuration.startTimer();
     const created = await retry('orders', () =>

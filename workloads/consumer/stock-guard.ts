@@ -1,17 +1,8 @@
 // The stock guard decides, atomically, which entries of a product run win a unit of stock.
 // Two implementations share this interface: the Redis Lua batch claim (the default) and an etcd lock
 // (the seed's alternative, kept to measure it).
-import type { PurchaseEntry } from '../shared/kafka/codec.js';
-import { keys } from '../shared/keys.js';
-import type { ScriptedRedis } from '../shared/redis/scripts.js';
-import { parseClaimReply, type ClaimReply } from './outcomes.js';
-
-export interface ProductRun {
-  event: string;
-  productId: number;
-  perUserLimit: number;
-  entries: PurchaseEntry[];
-}
+import type { ClaimReply } from '../shared/outcomes.js';
+import type { ProductRun, ScriptedRedis } from '../shared/redis/scripts.js';
 
 export interface StockGuard {
   /** Claims stock for every entry of the run, in order; idempotent per ticket. */
@@ -24,26 +15,12 @@ export const CLAIMS_TTL_SECONDS = 7 * 24 * 3600;
 
 /** One Lua call per run ("lua"), or one per entry ("lua-per-entry", the comparison mode). */
 export function luaGuard(scripts: ScriptedRedis, perEntry = false): StockGuard {
-  const claimOnce = async (run: ProductRun, entries: PurchaseEntry[]): Promise<ClaimReply> => {
-    const args: (string | number)[] = [run.perUserLimit, CLAIMS_TTL_SECONDS];
-    for (const e of entries) args.push(e.ticket, e.userId);
-    const reply = await scripts.run(
-      'claimBatch',
-      [
-        keys.stock(run.event, run.productId),
-        keys.buyers(run.event, run.productId),
-        keys.claims(run.event, run.productId),
-      ],
-      args,
-    );
-    return parseClaimReply(reply, entries.length);
-  };
   return {
     async claim(run) {
-      if (!perEntry) return claimOnce(run, run.entries);
+      if (!perEntry) return scripts.claimBatch(run, CLAIMS_TTL_SECONDS);
       const merged: ClaimReply = { results: [], remaining: 0, total: 0 };
       for (const entry of run.entries) {
-        const one = await claimOnce(run, [entry]);
+        const one = await scripts.claimBatch({ ...run, entries: [entry] }, CLAIMS_TTL_SECONDS);
         merged.results.push(...one.results);
         merged.remaining = one.remaining;
         merged.total = one.total;

@@ -2,21 +2,16 @@
 // One hash per event (window + products) and one stock hash per product. Preloading is idempotent and
 // never resets the `seckill` (sold) field, so re-applying a running sale cannot resell its stock.
 import type { Redis } from 'ioredis';
-import { keys, MAX_PRODUCT_ID } from './keys.js';
+import type { BatcherSettings } from './batcher-settings.js';
+import { keys } from './keys.js';
+import { MAX_PRODUCT_ID, TOPIC_NAME_PATTERN } from './names.js';
 import type { ScriptedRedis } from './redis/scripts.js';
 
+/** One product on sale: the SeckillEvent's spec.products[i], the catalog's copy, the consumer's terms. */
 export interface ProductSpec {
   id: number;
   stock: number;
   perUserLimit: number;
-}
-
-/** The front door's Batcher settings for one event (the SeckillEvent's spec.batcher). */
-export interface BatcherSettings {
-  size: number;
-  intervalMs: number;
-  workers: number;
-  buffer: number;
 }
 
 export interface EventSpec {
@@ -26,9 +21,15 @@ export interface EventSpec {
   startMs: number;
   endMs: number;
   products: ProductSpec[];
-  /** Absent: the front door's own defaults apply. */
+  /** Absent: the front door's own defaults apply. Never carries maxFlush (the front door's own). */
   batcher?: BatcherSettings;
 }
+
+/**
+ * The catalog hash field naming the SeckillEvent that owns an event name ("<namespace>/<uid>"): claimed by
+ * the operator (scripts.ts claimEventName) before anything else is written, ignored by parseEventSpec.
+ */
+export const OWNER_FIELD = 'owner';
 
 export interface ProductStock {
   total: number;
@@ -57,8 +58,7 @@ export function parseEventSpec(name: string, fields: Record<string, string>): Ev
   }
   if (!Array.isArray(products)) throw new CatalogError(`event ${name}: products is not a list`);
   const topic = fields.topic;
-  if (!topic || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic))
-    throw new CatalogError(`event ${name}: bad topic ${topic}`);
+  if (!topic || !TOPIC_NAME_PATTERN.test(topic)) throw new CatalogError(`event ${name}: bad topic ${topic}`);
   const spec: EventSpec = {
     name,
     topic,
@@ -99,17 +99,17 @@ function parseProduct(event: string, value: unknown): ProductSpec {
  * Writes an event for the front door and consumer, and sets each product's stock total.
  * The set-stock script never resets `seckill` (units sold) and refuses a total below it.
  */
-export async function preloadEvent({ redis, run }: ScriptedRedis, spec: EventSpec): Promise<void> {
+export async function preloadEvent(scripts: ScriptedRedis, spec: EventSpec): Promise<void> {
   for (const product of spec.products) {
     try {
-      await run('setStock', [keys.stock(spec.name, product.id)], [product.stock]);
+      await scripts.setStock(spec.name, product.id, product.stock);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new CatalogError(`event ${spec.name} product ${product.id}: ${reason}`);
     }
   }
   const products = spec.products.map(({ id, stock, perUserLimit }) => ({ id, stock, perUserLimit }));
-  await redis
+  await scripts.redis
     .multi()
     .hset(keys.event(spec.name), {
       topic: spec.topic,
@@ -143,5 +143,10 @@ export async function deleteEvent(redis: Redis, spec: Pick<EventSpec, 'name' | '
   for (const p of spec.products) {
     await redis.del(keys.stock(spec.name, p.id), keys.buyers(spec.name, p.id), keys.claims(spec.name, p.id));
   }
-  await redis.multi().del(keys.event(spec.name)).srem(keys.events(), spec.name).exec();
+  await withdrawEvent(redis, spec.name);
+}
+
+/** Takes an event out of the catalog the front doors serve (its hash and set entry); stock hashes stay. */
+export async function withdrawEvent(redis: Redis, name: string): Promise<void> {
+  await redis.multi().del(keys.event(name)).srem(keys.events(), name).exec();
 }

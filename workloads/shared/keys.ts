@@ -2,9 +2,6 @@
 // Every key of one product carries the hash tag {event:product}, so the claim script, which touches
 // several of them atomically, also works on Redis Cluster (all keys of one call live in one slot).
 
-export const MAX_PRODUCT_ID = 2 ** 31 - 1;
-export const MAX_USER_ID = Number.MAX_SAFE_INTEGER;
-
 const tag = (event: string, productId: number): string => `{${event}:${productId}}`;
 
 export const keys = {
@@ -20,6 +17,6 @@ export const keys = {
   events: () => 'seckill:events',
   /** String with TTL: a ticket's final result, written by the consumer, read by GET /tickets/:ticket. */
   result: (ticket: string) => `seckill:result:${ticket}`,
-  /** Pub/sub channel: "event/productId" when a product sells out. */
+  /** Pub/sub channel: the run key "event/productId" (names.ts runKey) when a product sells out. */
   soldOutChannel: () => 'seckill:soldout',
 } as const;

@@ -2,7 +2,7 @@
 // One message = one product's batch; key = product id (per-product ordering and affinity).
 // The value is compact JSON with a schema version `v`, so the format can evolve: a consumer
 // rejects (dead-letters) versions it does not know instead of guessing.
-import { MAX_PRODUCT_ID, MAX_USER_ID } from '../keys.js';
+import { EVENT_NAME_PATTERN, MAX_PRODUCT_ID, MAX_USER_ID, TICKET_PATTERN } from '../names.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -33,9 +33,6 @@ export class DecodeError extends Error {
     this.name = 'DecodeError';
   }
 }
-
-export const TICKET_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/; // ULID, Crockford base32
-export const EVENT_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/; // a Kubernetes object name
 
 export function encodeBatch(batch: PurchaseBatch): Buffer {
   const wire: WireBatchV1 = {

@@ -1,7 +1,13 @@
-// Lua scripts live as .lua files next to this module and are registered once per connection with
-// ioredis' defineCommand, which sends EVALSHA and falls back to EVAL on NOSCRIPT (BullMQ does the same).
+// Every Lua script lives as a .lua file next to this module (lua/*.lua), with a header documenting its KEYS,
+// ARGV and reply. withScripts registers them all once per connection with ioredis' defineCommand, which
+// sends EVALSHA and falls back to EVAL on NOSCRIPT (BullMQ does the same), and returns one typed method per
+// script that builds the script's key list from keys.ts and checks its reply: callers name no key list.
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { OWNER_FIELD } from '../catalog.js';
+import type { PurchaseEntry } from '../kafka/codec.js';
+import { keys } from '../keys.js';
+import { parseClaimReply, type ClaimReply } from '../outcomes.js';
 
 const luaDir = new URL('./lua/', import.meta.url);
 const source = (file: string): string => readFileSync(new URL(file, luaDir), 'utf8');
@@ -9,27 +15,75 @@ const source = (file: string): string => readFileSync(new URL(file, luaDir), 'ut
 /** Each script: its file and how many of its arguments are keys. */
 const definitions = {
   claimBatch: { file: 'claim-batch.lua', numberOfKeys: 3 },
+  claimEventName: { file: 'claim-event-name.lua', numberOfKeys: 1 },
   seedCheckAndUpdate: { file: 'seed-check-and-update.lua', numberOfKeys: 1 },
   setStock: { file: 'set-stock.lua', numberOfKeys: 1 },
 } as const;
 
 type ScriptName = keyof typeof definitions;
 
-/** A Redis connection with our scripts registered as commands. */
+/** A product run: consecutive purchase entries of one product, claimed in one call. */
+export interface ProductRun {
+  event: string;
+  productId: number;
+  perUserLimit: number;
+  entries: PurchaseEntry[];
+}
+
+/** A Redis connection with our scripts registered as commands, one typed method per script. */
 export interface ScriptedRedis {
   redis: Redis;
-  /** Runs a registered script; the reply shape is the script's documented return. */
+  /** claim-batch.lua: claims stock for every entry of the run, in order; idempotent per ticket. */
+  claimBatch(run: ProductRun, claimsTtlSeconds: number): Promise<ClaimReply>;
+  /** set-stock.lua: sets a product's stock total, never below what it sold; resolves to the units sold. */
+  setStock(event: string, productId: number, total: number): Promise<number>;
+  /**
+   * claim-event-name.lua: claims `event` for `claimant` ("<namespace>/<uid>"), adopting it from an owner
+   * whose value starts with `namespacePrefix` ("<namespace>/"); resolves to the owner after the call.
+   */
+  claimEventName(event: string, claimant: string, namespacePrefix: string): Promise<string>;
+  /** Runs a registered script by name with a raw key list: what the typed methods are built on. */
   run: (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown>;
 }
 
+/** One registration per connection: every module handed the same connection shares it. */
+const registered = new WeakMap<Redis, ScriptedRedis>();
+
+/** The connection with the scripts registered; registers them on the first call for this connection. */
 export function withScripts(redis: Redis): ScriptedRedis {
+  const known = registered.get(redis);
+  if (known !== undefined) return known;
   for (const [name, def] of Object.entries(definitions)) {
     redis.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: source(def.file) });
   }
   // defineCommand adds methods ioredis cannot type; reach them through one narrow, checked door.
   const commands = redis as unknown as Record<ScriptName, (...a: (string | number)[]) => Promise<unknown>>;
-  return {
+  const run: ScriptedRedis['run'] = (name, keys, args) => commands[name].call(redis, ...keys, ...args);
+  const scripted: ScriptedRedis = {
     redis,
-    run: (name, keys, args) => commands[name].call(redis, ...keys, ...args),
+    run,
+    async claimBatch(r, claimsTtlSeconds) {
+      const args: (string | number)[] = [r.perUserLimit, claimsTtlSeconds];
+      for (const e of r.entries) args.push(e.ticket, e.userId);
+      const productKeys = [
+        keys.stock(r.event, r.productId),
+        keys.buyers(r.event, r.productId),
+        keys.claims(r.event, r.productId),
+      ];
+      return parseClaimReply(await run('claimBatch', productKeys, args), r.entries.length);
+    },
+    async setStock(event, productId, total) {
+      return Number(await run('setStock', [keys.stock(event, productId)], [total]));
+    },
+    async claimEventName(event, claimant, namespacePrefix) {
+      const owner = await run(
+        'claimEventName',
+        [keys.event(event)],
+        [claimant, namespacePrefix, OWNER_FIELD],
+      );
+      return String(owner);
+    },
   };
+  registered.set(redis, scripted);
+  return scripted;
 }

@@ -8,7 +8,8 @@
 --
 -- Returns { remaining, total, outcome1, outcome2, ... } with outcome W (won), S (sold out), L (limit reached),
 -- or R followed by the first outcome (RW, RS, RL) when the ticket was already claimed: a replay changes
--- nothing. All keys share one hash tag, so this runs on Redis Cluster too.
+-- nothing. These codes are the ones workloads/shared/outcomes.ts encodes and decodes: change both together.
+-- All keys share one hash tag, so this runs on Redis Cluster too.
 local total = tonumber(redis.call('HGET', KEYS[1], 'total'))
 if total == nil then
   return redis.error_reply('NOSTOCK no stock hash at ' .. KEYS[1] .. ' (event not preloaded)')

@@ -1,7 +1,10 @@
 -- Sets a product's stock total for the operator's preload, atomically with respect to claims.
--- KEYS[1] stock hash {total, seckill}; ARGV[1] new total.
+--
+-- KEYS[1] stock hash {total, seckill} (keys.stock)
+-- ARGV[1] new total
+--
 -- Creates seckill = 0 only when absent: re-applying a running sale never resets what it sold.
--- Refuses (error BELOWSOLD) a total below the units already sold.
+-- Returns the units sold so far; refuses (error BELOWSOLD) a total below them.
 local sold = tonumber(redis.call('HGET', KEYS[1], 'seckill') or '0')
 local total = tonumber(ARGV[1])
 if total < sold then
