@@ -9,7 +9,6 @@ const source = (file: string): string => readFileSync(new URL(file, luaDir), 'ut
 /** Each script: its file and how many of its arguments are keys. */
 const definitions = {
   claimBatch: { file: 'claim-batch.lua', numberOfKeys: 3 },
-  seedCheckAndUpdate: { file: 'seed-check-and-update.lua', numberOfKeys: 1 },
   setStock: { file: 'set-stock.lua', numberOfKeys: 1 },
 } as const;
 
