@@ -4,12 +4,11 @@ import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { ApiApp, type ApiDeps } from '../../workloads/api/app.js';
 import type { ApiConfig } from '../../workloads/api/config.js';
-import { preloadEvent, type EventSpec, type ProductSpec } from '../../workloads/shared/catalog.js';
+import type { EventSpec, ProductSpec } from '../../workloads/shared/catalog.js';
 import { decodeBatch, type PurchaseBatch } from '../../workloads/shared/kafka/codec.js';
-import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { createLogger } from '../../workloads/shared/log.js';
-import { withScripts } from '../../workloads/shared/redis/scripts.js';
 import { uniqueName } from '../../tools/lib/stack-env.js';
+import { createSale } from './sale.js';
 
 export const quietLog = createLogger({ test: 'api' }, 'error');
 
@@ -21,26 +20,18 @@ export async function freshEvent(
   window: { startMs?: number; endMs?: number } = {},
   partitions = 3,
 ): Promise<EventSpec> {
-  const name = uniqueName('api');
-  const spec: EventSpec = {
-    name,
-    topic: purchaseTopic(name),
-    startMs: window.startMs ?? Date.now() - 60_000,
-    endMs: window.endMs ?? Date.now() + 3_600_000,
-    products,
-  };
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: [{ topic: spec.topic, numPartitions: partitions }],
-      waitForLeaders: true,
+    return await createSale(redis, admin, products, {
+      prefix: 'api',
+      partitions,
+      startMs: window.startMs ?? Date.now() - 60_000,
+      endMs: window.endMs,
     });
   } finally {
     await admin.disconnect();
   }
-  await preloadEvent(withScripts(redis), spec);
-  return spec;
 }
 
 export async function startApp(config: ApiConfig, deps: ApiDeps = {}): Promise<{ app: ApiApp; url: string }> {

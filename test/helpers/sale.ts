@@ -6,13 +6,17 @@ import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
 import { uniqueName } from '../../tools/lib/stack-env.js';
 
+/**
+ * A fresh event (window open from a second ago for an hour unless given), its topic first when `admin` is
+ * given, so no reader of the catalog sees the event before its topic exists.
+ */
 export async function createSale(
   redis: Redis,
   admin: Admin | undefined,
   products: ProductSpec[],
-  opts: { partitions?: number; startMs?: number; endMs?: number } = {},
+  opts: { partitions?: number; startMs?: number; endMs?: number; prefix?: string } = {},
 ): Promise<EventSpec> {
-  const name = uniqueName('sale');
+  const name = uniqueName(opts.prefix ?? 'sale');
   const spec: EventSpec = {
     name,
     topic: purchaseTopic(name),
@@ -20,12 +24,12 @@ export async function createSale(
     endMs: opts.endMs ?? Date.now() + 3600_000,
     products,
   };
-  await preloadEvent(withScripts(redis), spec);
   if (admin) {
     await admin.createTopics({
       topics: [{ topic: spec.topic, numPartitions: opts.partitions ?? 1 }],
       waitForLeaders: true,
     });
   }
+  await preloadEvent(withScripts(redis), spec);
   return spec;
 }
