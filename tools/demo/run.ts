@@ -1,61 +1,33 @@
 // The demo's run, step by step: schema, CRD, namespace and Secret; the operator, the supervisor (which plays
 // the kubelet for the consumer Deployment) and the front door; a SeckillEvent built from examples/ (a
-// unique name per run, the window opening in a few seconds) applied with kubectl; the open-loop load from
-// a worker thread (and the chaos actions with --chaos); the drain (lag 0 and every 202 ticket resolved);
-// every invariant checked straight from MySQL and Redis (workloads/consumer/invariants.ts); the report;
-// then everything stopped, or left running with --keep-running.
+// unique name per run, the window opening in a few seconds) applied with kubectl; once it is Active, the
+// sale (sale.ts: the load, the chaos actions, the drain, the invariants); the report; then everything
+// stopped, or left running with --keep-running.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import type { Redis } from 'ioredis';
-import type { Pool } from 'mysql2/promise';
+import { Kafka, logLevel } from 'kafkajs';
 import type { SeckillEvent } from '../../operator/api/types.js';
-import { checkInvariants, readResults, type InvariantVerdict } from '../../workloads/consumer/invariants.js';
 import { readEvent } from '../../workloads/shared/catalog.js';
 import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
-import { freePort, httpOk } from '../lib/net.js';
+import { freePort } from '../lib/net.js';
 import { ROOT } from '../lib/paths.js';
 import { requireEnv } from '../lib/stack-env.js';
 import { sleep, waitFor } from '../lib/wait.js';
-import { progressLine } from '../load/format.js';
 import type { LoadReport } from '../load/open-loop.js';
-import { startLoadWorker } from '../load/worker.js';
-import { runChaos, type ChaosAction } from './chaos.js';
 import * as cluster from './cluster.js';
 import type { DemoOptions } from './options.js';
 import { ProcessGroup, type Proc } from './processes.js';
 import { renderHtml, renderText } from './report.js';
-import { demoResult, round, type DemoResult } from './result.js';
-import { Sampler, kafkaLagNow, type SaleWatch } from './sampling.js';
-
-/** Everything one run shares: its options, names, processes and clients. */
-interface Run {
-  o: DemoOptions;
-  env: cluster.DemoEnv;
-  event: string;
-  runDir: string;
-  productIds: number[];
-  say: (msg: string) => void;
-  procs: ProcessGroup;
-  kube: cluster.Kube;
-  redis: Redis;
-  pool: Pool;
-  admin: Admin;
-}
-
-/** The front door: restartable (the chaos run kills it). */
-interface FrontDoor {
-  url: string;
-  proc: Proc;
-  start: () => Proc;
-}
+import type { DemoResult } from './result.js';
+import { sell, waitReady, type DemoRun, type FrontDoor } from './sale.js';
+import type { Sampler } from './sampling.js';
 
 const ENV_HINT = 'run through demo.sh, or eval "$(bash tools/stack/stack.sh env)"';
 
-function openRun(o: DemoOptions): Run {
+function openRun(o: DemoOptions): DemoRun {
   const env: cluster.DemoEnv = {
     kubeconfig: requireEnv('KUBECONFIG', ENV_HINT),
     kafkaBrokers: requireEnv('KAFKA_BROKERS', ENV_HINT),
@@ -94,12 +66,9 @@ function openRun(o: DemoOptions): Run {
   };
 }
 
-const waitReady = (what: string, url: string): Promise<true> =>
-  waitFor(what, async () => ((await httpOk(`${url}/readyz`)) ? true : undefined), 60_000, 250);
-
 /** The operator, the supervisor and the front door; returns the operator's Lease name and the front door. */
 async function startProcesses(
-  r: Run,
+  r: DemoRun,
   template: SeckillEvent,
 ): Promise<{ leaseName: string; api: FrontDoor }> {
   const leaseName = `seckill-operator-${r.event}`;
@@ -116,7 +85,7 @@ async function startProcesses(
 }
 
 /** Waits until the front door is ready, the sale Active with a ready consumer; returns the topic. */
-async function waitForSale(r: Run, api: FrontDoor): Promise<string> {
+async function waitForSale(r: DemoRun, api: FrontDoor): Promise<string> {
   await waitReady('the front door to be ready', api.url);
   await waitFor(
     'phase Active',
@@ -147,149 +116,7 @@ async function waitForSale(r: Run, api: FrontDoor): Promise<string> {
   return topic;
 }
 
-function startLoad(r: Run, api: FrontDoor, sampler: Sampler): Promise<LoadReport> {
-  const isTty = process.stderr.isTTY;
-  const o = r.o;
-  const options = {
-    url: api.url,
-    event: r.event,
-    products: r.productIds,
-    buyers: o.buyers,
-    requests: o.requests,
-    rate: o.rate,
-    connections: o.connections,
-    maxConnections: Math.max(o.connections, o.maxConnections),
-    timeoutMs: 10_000,
-    seed: 42,
-    userBase: 1,
-  };
-  return startLoadWorker(options, (p) => {
-    if (o.quiet) return;
-    const s = sampler.latest();
-    const extra = s ? ` | lag ${s.kafkaLag ?? '?'} consumers ${s.ready}/${s.desired} sold ${s.sold}` : '';
-    process.stderr.write(
-      isTty ? `\r[load] ${progressLine(p)}${extra}\x1b[K` : `[load] ${progressLine(p)}${extra}\n`,
-    );
-  }).done;
-}
-
-function chaosFor(r: Run, api: FrontDoor, sampler: Sampler, actions: ChaosAction[]): Promise<void> {
-  if (!r.o.chaos) return Promise.resolve();
-  return runChaos({
-    loadStart: () => sampler.loadStart,
-    say: r.say,
-    actions,
-    runDir: r.runDir,
-    killApi: async () => {
-      const p = api.proc;
-      await r.procs.kill(p);
-      return `pid ${p.child.pid}`;
-    },
-    startApi: async () => {
-      api.proc = api.start();
-      await waitReady('the restarted front door', api.url);
-      return `pid ${api.proc.child.pid}`;
-    },
-  });
-}
-
-/** Waits for lag 0 and every 202 ticket resolved; returns when it drained (if it did) and the results. */
-async function drain(r: Run, w: SaleWatch, tickets: string[], loadEnd: number) {
-  let drainedAt: number | undefined;
-  let results = new Map<string, string | null>();
-  try {
-    await waitFor(
-      'the drain (lag 0, every ticket resolved)',
-      async () => {
-        const lag = await kafkaLagNow(w);
-        results = await readResults(r.redis, tickets);
-        const unresolved = [...results.values()].filter((v) => v !== 'W' && v !== 'S' && v !== 'L').length;
-        return lag === 0 && unresolved === 0 ? true : undefined;
-      },
-      r.o.drainTimeoutSeconds * 1000,
-      200,
-    );
-    drainedAt = Date.now();
-    r.say(`drained ${round((drainedAt - loadEnd) / 1000)}s after the load ended`);
-  } catch (err) {
-    r.say(err instanceof Error ? err.message : String(err));
-    results = await readResults(r.redis, tickets).catch(() => results);
-  }
-  return { drainedAt, results };
-}
-
-/** The sale from the load to the verdict: load (and chaos), drain, the invariants, the result. */
-async function sell(
-  r: Run,
-  api: FrontDoor,
-  topic: string,
-): Promise<{ demo: DemoResult; load: LoadReport; sampler: Sampler }> {
-  const w: SaleWatch = {
-    kube: r.kube,
-    admin: r.admin,
-    redis: r.redis,
-    event: r.event,
-    topic,
-    productIds: r.productIds,
-  };
-  const sampler = new Sampler(w);
-  sampler.start();
-  const loading = startLoad(r, api, sampler);
-  sampler.loadStart = Date.now();
-  const chaosActions: ChaosAction[] = [];
-  const chaos = chaosFor(r, api, sampler, chaosActions);
-  const load = await loading;
-  if (process.stderr.isTTY && !r.o.quiet) process.stderr.write('\n');
-  sampler.loadStart = load.startedAtEpochMs;
-  const loadEnd = load.startedAtEpochMs + load.seconds * 1000;
-  r.say(`load done: ${load.offered} offered, ${load.accepted} accepted in ${load.seconds}s`);
-  await chaos;
-
-  const ticketsFile = join(r.runDir, 'tickets.ndjson');
-  writeFileSync(
-    ticketsFile,
-    load.tickets.map((t) => JSON.stringify(t)).join('\n') + (load.tickets.length ? '\n' : ''),
-  );
-  const tickets = load.tickets.map((t) => t.ticket);
-  const { drainedAt, results } = await drain(r, w, tickets, loadEnd);
-  await sleep(2000); // a few more samples after the drain, so the charts show the lag at zero
-  await sampler.stop();
-
-  const products = r.productIds.map((id) => ({ id, perUserLimit: r.o.perUserLimit }));
-  const verdict: InvariantVerdict = await checkInvariants({
-    redis: r.redis,
-    pool: r.pool,
-    event: r.event,
-    products,
-    tickets,
-    results,
-  });
-  const facts = {
-    event: r.event,
-    namespace: cluster.NAMESPACE,
-    runDir: r.runDir,
-    ticketsFile,
-    chaos: r.o.chaos,
-    seedStyle: r.o.seedStyle,
-  };
-  const demo = demoResult(
-    {
-      ...facts,
-      loadStart: sampler.loadStart,
-      loadEnd,
-      sellOutAt: sampler.sellOutAt,
-      drainedAt,
-      samples: sampler.samples,
-      maxLag: sampler.maxLag,
-      chaosActions,
-    },
-    load,
-    verdict,
-  );
-  return { demo, load, sampler };
-}
-
-function writeReports(r: Run, demo: DemoResult, load: LoadReport, sampler: Sampler): void {
+function writeReports(r: DemoRun, demo: DemoResult, load: LoadReport, sampler: Sampler): void {
   mkdirSync(r.o.reportDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   demo.reportFile = join(r.o.reportDir, `demo-${stamp}.html`);
@@ -303,7 +130,7 @@ function writeReports(r: Run, demo: DemoResult, load: LoadReport, sampler: Sampl
 }
 
 /** Leaves everything running (--keep-running), or deletes the sale and stops every process. */
-async function finish(r: Run, api: FrontDoor, leaseName: string): Promise<void> {
+async function finish(r: DemoRun, api: FrontDoor, leaseName: string): Promise<void> {
   if (r.o.keepRunning) {
     r.say(
       `left running (--keep-running): front door ${api.url}; stop with: kubectl -n ${cluster.NAMESPACE} delete ske ${r.event}; kill ${r.procs.pids()}`,
