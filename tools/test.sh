@@ -19,8 +19,8 @@ npm run -s lint
 
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
-# suite NAME DIR [CONCURRENCY]: runs the *.test.js files of DIR with node's test runner (helpers that
-# sit beside them are not tests), keeping its pass/fail counts for the summary.
+# suite NAME DIR [CONCURRENCY]: runs the *.test.js files of DIR with node's test runner (the helpers live
+# in test/helpers/, outside the suite folders), keeping its pass/fail counts for the summary.
 suite() {
   step "$1 tests"
   local files rc=0
