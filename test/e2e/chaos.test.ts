@@ -1,10 +1,11 @@
 // Chaos, end to end: during a small sale the demo kills -9 a consumer twice, kills -9 and restarts the
-// front door, restarts Redis, the Kafka broker and MariaDB; afterwards every invariant of DESIGN.md must
-// hold, checked straight from MySQL and Redis. Requests answered 503 or cut during the restarts are
-// expected; what must never happen is a 202 that is lost, oversold or doubled.
+// front door, restarts Redis, the Kafka broker and MariaDB; afterwards every invariant of
+// docs/ARCHITECTURE.md (workloads/consumer/invariants.ts) must hold, checked straight from MySQL and Redis.
+// Requests answered 503 or cut during the restarts are expected; what must never happen is a 202 that is
+// lost, oversold or doubled.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertInvariants, cleanupRedis, openLedger, runDemoProcess, type Ledger } from './support.js';
+import { assertInvariants, cleanupRedis, openLedger, runDemoProcess, type Ledger } from '../helpers/demo.js';
 
 // The stock outlasts the chaos actions (about 30 s at this rate), so purchases are in flight during them.
 const STOCK = 3000;

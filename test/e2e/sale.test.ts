@@ -1,9 +1,9 @@
 // End to end: a small flash sale through the whole system (CRD + operator + supervisor-run consumers +
 // front door + Kafka + Redis + MariaDB), driven by the demo's entry with --json, then every invariant of
-// DESIGN.md checked again straight from MySQL and Redis.
+// docs/ARCHITECTURE.md (workloads/consumer/invariants.ts) checked again straight from MySQL and Redis.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertInvariants, cleanupRedis, openLedger, runDemoProcess, type Ledger } from './support.js';
+import { assertInvariants, cleanupRedis, openLedger, runDemoProcess, type Ledger } from '../helpers/demo.js';
 
 const STOCK = 50;
 let ledger: Ledger;

@@ -2,21 +2,7 @@
 // file, bounded waits that fail with the log's tail, SIGTERM/SIGKILL, and no orphan left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { waitFor } from './wait.js';
-
-/** A free TCP port on 127.0.0.1 (the kernel picks it; closed again before it is handed out). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+import { waitFor } from '../../tools/lib/wait.js';
 
 const live = new Set<ChildProcess>();
 let exitHook = false;

@@ -13,9 +13,9 @@ import type { Controller } from '../../operator/runtime/controller.js';
 import { ignoreNotFound, isNotFound, statusMessage } from '../../operator/runtime/kube.js';
 import { createLogger, type LogLevel } from '../../workloads/shared/log.js';
 import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
-import { stackEnv } from './stack-env.js';
-import { waitFor } from './wait.js';
-import { repoFile } from './paths.js';
+import { stackEnv } from '../../tools/lib/stack-env.js';
+import { waitFor } from '../../tools/lib/wait.js';
+import { repoFile } from '../../tools/lib/paths.js';
 
 export const NAMESPACE = 'default';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;

@@ -7,9 +7,8 @@ import type { ISocketFactory } from 'kafkajs';
 import { ApiApp } from '../../workloads/api/app.js';
 import type { EventSpec } from '../../workloads/shared/catalog.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
-import { stackEnv } from '../helpers/stack-env.js';
+import { apiConfig, stackEnv, testKafka } from '../../tools/lib/stack-env.js';
 import {
-  apiConfig,
   errorCode,
   freshEvent,
   get,
@@ -17,11 +16,10 @@ import {
   quietLog,
   readTopic,
   startApp,
-  testKafka,
   ticketCounts,
   ticketOf,
   topicSize,
-} from './api-support.js';
+} from '../helpers/api.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'api-test');
 const kafka = testKafka();

@@ -5,21 +5,19 @@ import type { EventSpec } from '../../workloads/shared/catalog.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
 import type { ApiApp } from '../../workloads/api/app.js';
-import { stackEnv } from '../helpers/stack-env.js';
+import { apiConfig, stackEnv, testKafka } from '../../tools/lib/stack-env.js';
 import {
-  apiConfig,
   errorCode,
   freshEvent,
   get,
   post,
   readTopic,
   startApp,
-  testKafka,
   ticketCounts,
   ticketOf,
   topicSize,
   within,
-} from './api-support.js';
+} from '../helpers/api.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'api-test');
 const kafka = testKafka();

@@ -7,20 +7,18 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { EventSpec } from '../../workloads/shared/catalog.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
-import { stackEnv } from '../helpers/stack-env.js';
+import { apiConfig, stackEnv, testKafka } from '../../tools/lib/stack-env.js';
 import {
-  apiConfig,
   freshEvent,
   get,
   post,
   readTopic,
   startApp,
-  testKafka,
   ticketCounts,
   ticketOf,
   within,
   type Answer,
-} from './api-support.js';
+} from '../helpers/api.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'api-test');
 const kafka = testKafka();

@@ -9,7 +9,8 @@ import { createOperatorMetrics } from '../../operator/metrics.js';
 import { createBatcherMetrics } from '../../workloads/api/batcher-metrics.js';
 import { createApiMetrics } from '../../workloads/api/metrics.js';
 import { createConsumerMetrics } from '../../workloads/consumer/metrics.js';
-import { baseMetric, metricNames, readRepoFile, repoFile, run } from './chart-support.js';
+import { repoFile } from '../../tools/lib/paths.js';
+import { baseMetric, metricNames, readRepoFile, run } from '../helpers/chart.js';
 
 const ALERTS = 'charts/seckill/files/alerts.yaml';
 const ALERT_TESTS = 'charts/seckill/tests/alerts.test.yaml';

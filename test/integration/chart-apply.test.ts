@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { installCrd, kubeConfig } from '../helpers/operator-kube.js';
-import { uniqueName } from '../helpers/stack-env.js';
-import { ALL_SWITCHES, helmTemplateArgs, repoFile, readRepoFile, run, runOk } from './chart-support.js';
+import { uniqueName } from '../../tools/lib/stack-env.js';
+import { repoFile } from '../../tools/lib/paths.js';
+import { ALL_SWITCHES, helmTemplateArgs, readRepoFile, run, runOk } from '../helpers/chart.js';
 
 const MONITORING_CRDS = repoFile('test/fixtures/chart/monitoring-crds.yaml');
 const NS = 'default';

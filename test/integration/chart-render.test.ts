@@ -25,7 +25,7 @@ import {
   run,
   runOk,
   type RenderedObject,
-} from './chart-support.js';
+} from '../helpers/chart.js';
 
 const container = (d: V1Deployment): V1Container => {
   const c = d.spec?.template.spec?.containers[0];

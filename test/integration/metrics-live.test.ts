@@ -20,15 +20,13 @@ import { deadLetterTopic, purchaseTopic } from '../../workloads/shared/kafka/top
 import { createLogger } from '../../workloads/shared/log.js';
 import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
-import { eventBody, installCrd, iso, kubeConfig, repoFile, seckillApi } from '../helpers/operator-kube.js';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
-import { waitFor } from '../helpers/wait.js';
-import { errorCode, get, post, ticketOf, type Answer } from './api-support.js';
+import { eventBody, installCrd, iso, kubeConfig, seckillApi } from '../helpers/operator-kube.js';
+import { repoFile } from '../../tools/lib/paths.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
+import { waitFor } from '../../tools/lib/wait.js';
+import { errorCode, get, post, ticketOf, type Answer } from '../helpers/api.js';
 import {
   ALERTS_FILE,
-  Child,
-  deleteNamespace,
-  freePort,
   httpGet,
   isFiniteSample,
   panelQueries,
@@ -43,7 +41,11 @@ import {
   waitHttpOk,
   type Exposition,
   type PromSample,
-} from './metrics-live-support.js';
+} from '../helpers/metrics.js';
+import { freePort } from '../../tools/lib/net.js';
+import { Child } from '../helpers/child-process.js';
+import { Cleanup } from '../helpers/cleanup.js';
+import { deleteNamespace, waitGone } from '../helpers/kube.js';
 
 const kc = kubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -305,35 +307,26 @@ before(async () => {
 });
 
 after(async () => {
-  const errors: unknown[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-    try {
-      await fn();
-    } catch (err) {
-      errors.push(new Error(`cleanup: ${what}`, { cause: err }));
-    }
-  };
-  await attempt('prometheus', async () => prometheus?.stop(5000));
-  await attempt('api', async () => api?.stop(10_000));
-  await attempt('consumer', async () => consumer?.stop(10_000));
+  const cleanup = new Cleanup();
+  await cleanup.attempt('prometheus', async () => prometheus?.stop(5000));
+  await cleanup.attempt('api', async () => api?.stop(10_000));
+  await cleanup.attempt('consumer', async () => consumer?.stop(10_000));
   if (eventCreated) {
     // Deleting the event lets the operator's finalizer clean up (cleanupPolicy Delete: Deployment, Redis
     // keys, topics, consumer group). If that does not finish in time, drop the finalizer and clean by hand.
     const base = { group: GROUP, version: VERSION, namespace, plural: PLURAL, name: event };
-    await attempt('delete the event', () => custom.deleteNamespacedCustomObject(base));
-    const gone = await waitFor(
-      'the SeckillEvent to be finalized',
-      async () => ((await readEvent().catch(() => undefined)) ? undefined : true),
-      15_000,
-    ).catch(() => false);
+    await cleanup.attempt('delete the event', () => custom.deleteNamespacedCustomObject(base));
+    const gone = await waitGone('the SeckillEvent to be finalized', readEvent, { timeoutMs: 15_000 }).catch(
+      () => false,
+    );
     if (!gone) {
-      await attempt('purge the event', async () => {
+      await cleanup.attempt('purge the event', async () => {
         await custom.patchNamespacedCustomObject(
           { ...base, body: { metadata: { finalizers: null } } },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
       });
-      await attempt('delete the topics', async () => {
+      await cleanup.attempt('delete the topics', async () => {
         const admin = kafka.admin();
         await admin.connect();
         try {
@@ -346,10 +339,10 @@ after(async () => {
       });
     }
   }
-  await attempt('operator', async () => operator?.stop(10_000));
-  if (namespaceCreated) await attempt('namespace', () => deleteNamespace(kc, namespace));
+  await cleanup.attempt('operator', async () => operator?.stop(10_000));
+  if (namespaceCreated) await cleanup.attempt('namespace', () => deleteNamespace(kc, namespace));
   rmSync(tmp, { recursive: true, force: true });
-  if (errors.length) throw new AggregateError(errors, 'metrics-live cleanup failed');
+  cleanup.done('metrics-live');
 });
 
 test('every metric the rules and the dashboard use is exported by the live operator, front door or consumer', async () => {

@@ -15,7 +15,7 @@ import {
   repoFile,
   seckillApi,
 } from '../helpers/operator-kube.js';
-import { uniqueName } from '../helpers/stack-env.js';
+import { uniqueName } from '../../tools/lib/stack-env.js';
 
 const kc = kubeConfig();
 const api = seckillApi(kc);

@@ -18,10 +18,14 @@ import { deleteEvent, readEvent, readStock } from '../../workloads/shared/catalo
 import { createKafka } from '../../workloads/shared/kafka/client.js';
 import { deadLetterTopic, purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { createLogger } from '../../workloads/shared/log.js';
-import { eventBody, installCrd, kubeConfig, repoFile, seckillApi } from '../helpers/operator-kube.js';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
-import { Child, freePort } from '../helpers/child-process.js';
-import { deleteNamespace, httpGet } from './metrics-live-support.js';
+import { eventBody, installCrd, kubeConfig, seckillApi } from '../helpers/operator-kube.js';
+import { repoFile } from '../../tools/lib/paths.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
+import { freePort } from '../../tools/lib/net.js';
+import { Child } from '../helpers/child-process.js';
+import { Cleanup } from '../helpers/cleanup.js';
+import { deleteNamespace, waitGone, waitStatus as waitObject } from '../helpers/kube.js';
+import { httpGet } from '../helpers/metrics.js';
 
 const LEASE_S = 4;
 const RENEW_S = 3;
@@ -109,28 +113,13 @@ async function partitionsOf(t: string): Promise<number | undefined> {
 }
 
 /** Waits on the event's status through `op` (fails at once, with its log, if that process died). */
-async function waitStatus(
+const waitStatus = (
   op: Operator,
   what: string,
   ok: (ev: SeckillEvent) => boolean,
   timeoutMs = 20_000,
-): Promise<SeckillEvent> {
-  let last: SeckillEvent | undefined;
-  try {
-    return await op.child.waitUntil(
-      what,
-      async () => {
-        last = await getEvent();
-        return ok(last) ? last : undefined;
-      },
-      timeoutMs,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last?.status)}`, {
-      cause: err,
-    });
-  }
-}
+): Promise<SeckillEvent> =>
+  waitObject(what, getEvent, ok, { timeoutMs, poll: (w, probe, t) => op.child.waitUntil(w, probe, t) });
 
 const cond = (ev: SeckillEvent, type: string): string | undefined =>
   ev.status?.conditions?.find((c) => c.type === type)?.status;
@@ -167,38 +156,31 @@ before(async () => {
 });
 
 after(async () => {
-  const errors: unknown[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-    try {
-      await fn();
-    } catch (err) {
-      errors.push(new Error(`cleanup: ${what}`, { cause: err }));
-    }
-  };
+  const cleanup = new Cleanup();
   if (eventCreated) {
     // The test deletes the event through a live operator; if it failed before that, clean up by hand.
     const base = { group: GROUP, version: VERSION, namespace, plural: PLURAL, name: event };
-    await attempt('purge the event', async () => {
+    await cleanup.attempt('purge the event', async () => {
       await custom
         .patchNamespacedCustomObject({ ...base, body: { metadata: { finalizers: null } } }, merge)
         .catch(() => undefined);
       await custom.deleteNamespacedCustomObject(base).catch(() => undefined);
     });
-    await attempt('redis keys', () =>
+    await cleanup.attempt('redis keys', () =>
       deleteEvent(redis, { name: event, products: [1, 2].map((id) => ({ id, stock: 0, perUserLimit: 1 })) }),
     );
-    await attempt('topics', async () => {
+    await cleanup.attempt('topics', async () => {
       const existing = await admin.listTopics();
       const doomed = [topic, deadLetterTopic(topic)].filter((t) => existing.includes(t));
       if (doomed.length) await admin.deleteTopics({ topics: doomed });
     });
   }
-  for (const op of operators) await attempt(op.identity, () => op.child.stop(GRACE_MS + 2000));
-  if (namespaceCreated) await attempt('namespace', () => deleteNamespace(kc, namespace));
+  for (const op of operators) await cleanup.attempt(op.identity, () => op.child.stop(GRACE_MS + 2000));
+  if (namespaceCreated) await cleanup.attempt('namespace', () => deleteNamespace(kc, namespace));
   await admin.disconnect().catch(() => undefined);
   redis.disconnect();
-  if (errors.length) throw new AggregateError(errors, 'operator-failover cleanup failed');
-  else rmSync(tmp, { recursive: true, force: true });
+  cleanup.done('operator-failover');
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('SIGKILL the leader: the standby takes over within the lease and keeps reconciling; SIGTERM releases the lease', async () => {
@@ -343,11 +325,10 @@ test('SIGKILL the leader: the standby takes over within the lease and keeps reco
     plural: PLURAL,
     name: event,
   });
-  await c.child.waitUntil(
-    'the event to be finalized and gone',
-    async () => ((await getEvent().catch(() => undefined)) ? undefined : true),
-    20_000,
-  );
+  await waitGone('the event to be finalized and gone', getEvent, {
+    timeoutMs: 20_000,
+    poll: (w, probe, t) => c.child.waitUntil(w, probe, t),
+  });
   eventCreated = false;
   assert.equal(await readEvent(redis, event), undefined);
   assert.deepEqual(await readStock(redis, event, 1), { total: 0, sold: 0 });

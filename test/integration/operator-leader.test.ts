@@ -5,8 +5,9 @@ import { after, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { LeaderElector } from '../../operator/runtime/leader-election.js';
 import { createLogger } from '../../workloads/shared/log.js';
-import { kubeConfig, NAMESPACE, waitFor } from '../helpers/operator-kube.js';
-import { uniqueName } from '../helpers/stack-env.js';
+import { kubeConfig, NAMESPACE } from '../helpers/operator-kube.js';
+import { waitFor } from '../../tools/lib/wait.js';
+import { uniqueName } from '../../tools/lib/stack-env.js';
 
 const kc = kubeConfig();
 const coord = kc.makeApiClient(k8s.CoordinationV1Api);

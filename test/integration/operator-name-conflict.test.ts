@@ -20,9 +20,9 @@ import {
   startOperator,
   type InProcessOperator,
 } from '../helpers/operator-kube.js';
-import { uniqueName } from '../helpers/stack-env.js';
-import { waitFor } from '../helpers/wait.js';
-import { deleteNamespace } from './metrics-live-support.js';
+import { uniqueName } from '../../tools/lib/stack-env.js';
+import { waitFor } from '../../tools/lib/wait.js';
+import { deleteNamespace, isNotFound, waitGone, waitStatus as waitObject } from '../helpers/kube.js';
 
 const kc = kubeConfig();
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -54,39 +54,21 @@ async function create(namespace: string, spec: Record<string, unknown>): Promise
 
 const get = async (namespace: string): Promise<SeckillEvent | undefined> =>
   (await custom.getNamespacedCustomObject({ ...base(namespace), name }).catch((err: unknown) => {
-    if (err instanceof k8s.ApiException && err.code === 404) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   })) as SeckillEvent | undefined;
 
-async function waitStatus(
+const waitStatus = (
   namespace: string,
   what: string,
   ok: (ev: SeckillEvent) => boolean,
   timeoutMs = 20_000,
-): Promise<SeckillEvent> {
-  let last: SeckillEvent | undefined;
-  try {
-    return await waitFor(
-      `${namespace}/${name}: ${what}`,
-      async () => {
-        last = await get(namespace);
-        return last && ok(last) ? last : undefined;
-      },
-      timeoutMs,
-      100,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`, {
-      cause: err,
-    });
-  }
-}
+): Promise<SeckillEvent> =>
+  waitObject(`${namespace}/${name}: ${what}`, () => get(namespace), ok, { timeoutMs });
 
 async function deleteAndWait(namespace: string): Promise<void> {
   await custom.deleteNamespacedCustomObject({ ...base(namespace), name });
-  await waitFor(`${namespace}/${name} to be finalized and gone`, async () =>
-    (await get(namespace)) ? undefined : true,
-  );
+  await waitGone(`${namespace}/${name} to be finalized and gone`, () => get(namespace));
 }
 
 /** Drops the finalizer and deletes: the object goes without any cleanup. */
@@ -98,7 +80,7 @@ async function purge(namespace: string): Promise<void> {
     )
     .catch(() => undefined);
   await custom.deleteNamespacedCustomObject({ ...base(namespace), name }).catch(() => undefined);
-  await waitFor(`${namespace}/${name} to be gone`, async () => ((await get(namespace)) ? undefined : true));
+  await waitGone(`${namespace}/${name} to be gone`, () => get(namespace));
 }
 
 const cond = (ev: SeckillEvent, type: string): { status?: string; reason?: string; message?: string } =>
@@ -132,7 +114,7 @@ async function noDeployment(namespace: string): Promise<boolean> {
   return apps
     .readNamespacedDeployment({ name: consumerDeploymentName(name), namespace })
     .then(() => false)
-    .catch((err: unknown) => err instanceof k8s.ApiException && err.code === 404);
+    .catch((err: unknown) => isNotFound(err));
 }
 
 before(async () => {

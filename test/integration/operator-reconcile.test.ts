@@ -20,10 +20,11 @@ import {
   NAMESPACE,
   seckillApi,
   startOperator,
-  waitFor,
   type InProcessOperator,
 } from '../helpers/operator-kube.js';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
+import { waitFor } from '../../tools/lib/wait.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
+import { waitGone, waitStatus as waitObject } from '../helpers/kube.js';
 
 const kc = kubeConfig();
 const api = seckillApi(kc);
@@ -71,29 +72,12 @@ async function partitionsOf(topic: string): Promise<number | undefined> {
 const condition = (ev: SeckillEvent, type: string): Condition | undefined =>
   ev.status?.conditions?.find((c) => c.type === type);
 
-async function waitStatus(
+const waitStatus = (
   name: string,
   what: string,
   ok: (ev: SeckillEvent) => boolean,
   timeoutMs = 20_000,
-): Promise<SeckillEvent> {
-  let last: SeckillEvent | undefined;
-  try {
-    return await waitFor(
-      what,
-      async () => {
-        last = await api.get(name);
-        return ok(last) ? last : undefined;
-      },
-      timeoutMs,
-      100,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.status)}`, {
-      cause: err,
-    });
-  }
-}
+): Promise<SeckillEvent> => waitObject(what, () => api.get(name), ok, { timeoutMs });
 
 async function eventsOf(name: string): Promise<k8s.CoreV1Event[]> {
   const list = await core.listNamespacedEvent({
@@ -389,14 +373,7 @@ test('delete with cleanupPolicy Delete removes Redis keys, topic, group and the 
   assert.equal(await partitionsOf(purchaseTopic(name)), 2);
 
   await api.remove(name);
-  await waitFor('the event to be gone', async () => {
-    try {
-      await api.get(name);
-      return undefined;
-    } catch (err) {
-      return err instanceof k8s.ApiException && err.code === 404 ? true : undefined;
-    }
-  });
+  await waitGone('the event to be gone', () => api.get(name));
   assert.equal(await readEvent(op.redis.redis, name), undefined);
   assert.equal(await op.redis.redis.exists(keys.stock(name, 1), keys.stock(name, 2)), 0);
   assert.ok(!(await op.redis.redis.smembers(keys.events())).includes(name));
@@ -415,14 +392,7 @@ test('delete with cleanupPolicy Retain keeps the stock and topic but withdraws t
   await waitStatus(name, 'Scheduled', (ev) => ev.status?.phase === 'Scheduled');
   await op.redis.redis.hset(keys.stock(name, 1), 'seckill', 7);
   await api.remove(name);
-  await waitFor('the event to be gone', async () => {
-    try {
-      await api.get(name);
-      return undefined;
-    } catch (err) {
-      return err instanceof k8s.ApiException && err.code === 404 ? true : undefined;
-    }
-  });
+  await waitGone('the event to be gone', () => api.get(name));
   assert.equal(await readEvent(op.redis.redis, name), undefined, 'withdrawn from the catalog');
   assert.ok(!(await op.redis.redis.smembers(keys.events())).includes(name));
   assert.deepEqual(await readStock(op.redis.redis, name, 1), { total: 1000, sold: 7 }, 'the record stays');

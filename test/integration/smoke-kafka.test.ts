@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createKafka } from '../../workloads/shared/kafka/client.js';
 import { createLogger } from '../../workloads/shared/log.js';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
 
 const kafka = createKafka(stackEnv.kafkaBrokers(), 'smoke', createLogger({ test: 'smoke-kafka' }, 'warn'));
 const admin = kafka.admin();

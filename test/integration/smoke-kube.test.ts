@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
-import { waitFor } from '../helpers/wait.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
+import { waitFor } from '../../tools/lib/wait.js';
 
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(stackEnv.kubeconfig());

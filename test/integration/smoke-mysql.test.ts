@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { ulid } from 'ulid';
 import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
 
 const pool = createMysqlPool(stackEnv.mysqlUrl());
 after(() => pool.end());

@@ -1,22 +1,57 @@
+// The local Redis: the project's own Lua scripts (workloads/shared/redis/lua/*.lua) load through the
+// project's loader (withScripts) and run, by EVALSHA once loaded; AOF persistence is on.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { ulid } from 'ulid';
 import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
-import { stackEnv, uniqueName } from '../helpers/stack-env.js';
+import { repoFile } from '../../tools/lib/paths.js';
+import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'smoke');
 after(() => redis.quit());
 
-test('redis: a Lua script file loads once and runs by EVALSHA', async () => {
+const LUA_DIR = repoFile('workloads/shared/redis/lua/');
+const sha1 = (file: string): string =>
+  createHash('sha1')
+    .update(readFileSync(LUA_DIR + file, 'utf8'))
+    .digest('hex');
+
+test("redis: the project's Lua script files load through withScripts and run by EVALSHA", async () => {
   const { run } = withScripts(redis);
-  const key = `smoke:{${uniqueName('s')}}:stock`;
-  assert.equal(await run('setStock', [key], [5]), 0);
-  assert.deepEqual(await redis.hgetall(key), { total: '5', seckill: '0' });
-  // The script is now cached server-side under its SHA: EVALSHA works directly.
-  const sha = (await redis.script('LOAD', "return redis.call('HGET', KEYS[1], 'total')")) as string;
-  assert.equal(await redis.evalsha(sha, 1, key), '5');
-  assert.equal(await run('seedCheckAndUpdate', [key], []), 1);
-  assert.equal(await redis.hget(key, 'seckill'), '1');
+  const tag = `{${uniqueName('s')}}`;
+  const [stock, buyers, claims] = ['stock', 'buyers', 'claims'].map((k) => `smoke:${tag}:${k}`) as [
+    string,
+    string,
+    string,
+  ];
+  // set-stock.lua: creates the stock hash, sold 0.
+  assert.equal(await run('setStock', [stock], [3]), 0);
+  assert.deepEqual(await redis.hgetall(stock), { total: '3', seckill: '0' });
+  // claim-batch.lua: buyer 10 twice (limit 1), then 11 and 12 win, 13 finds it sold out.
+  const args = [10, 10, 11, 12, 13].flatMap((user) => [ulid(), user]);
+  assert.deepEqual(await run('claimBatch', [stock, buyers, claims], [1, 3600, ...args]), [
+    0,
+    3,
+    'W',
+    'L',
+    'W',
+    'W',
+    'S',
+  ]);
+  assert.equal(await redis.hget(stock, 'seckill'), '3');
+
+  // Every script file is cached server-side under the SHA1 of its text, so EVALSHA runs it directly:
+  // set-stock.lua refuses a total below the units sold.
+  const files = readdirSync(LUA_DIR)
+    .filter((f) => f.endsWith('.lua'))
+    .sort();
+  assert.deepEqual(files, ['claim-batch.lua', 'set-stock.lua']);
+  assert.deepEqual(await redis.script('EXISTS', ...files.map(sha1)), [1, 1]);
+  await assert.rejects(redis.evalsha(sha1('set-stock.lua'), 1, stock, 2), /BELOWSOLD/);
+  await redis.del(stock, buyers, claims);
 });
 
 test('redis: AOF persistence is on (restarts keep claims)', async () => {

@@ -16,7 +16,6 @@ const source = (file: string): string => readFileSync(new URL(file, luaDir), 'ut
 const definitions = {
   claimBatch: { file: 'claim-batch.lua', numberOfKeys: 3 },
   claimEventName: { file: 'claim-event-name.lua', numberOfKeys: 1 },
-  seedCheckAndUpdate: { file: 'seed-check-and-update.lua', numberOfKeys: 1 },
   setStock: { file: 'set-stock.lua', numberOfKeys: 1 },
 } as const;
 

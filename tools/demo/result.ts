@@ -1,0 +1,91 @@
+// The demo's result: what `--json` prints as its last stdout line (and RUN_DIR/result.json holds), built
+// from the load generator's report, the invariant verdict, the samples and the chaos actions.
+import type { InvariantVerdict } from '../../workloads/consumer/invariants.js';
+import type { LoadReport } from '../load/open-loop.js';
+import type { ChaosAction } from './chaos.js';
+import type { Sample } from './sampling.js';
+
+export const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+
+export type DemoResult = {
+  event: string;
+  namespace: string;
+  runDir: string;
+  reportFile: string;
+  ticketsFile: string;
+  chaos: boolean;
+  seedStyle: boolean;
+  offered: number;
+  answered: number;
+  accepted: number;
+  rejectedByReason: Record<string, number>;
+  outcomes: Record<string, number>;
+} & InvariantVerdict & {
+    p50Ms: number;
+    p99Ms: number;
+    p999Ms: number;
+    maxMs: number;
+    offeredPerSec: number;
+    answeredPerSec: number;
+    acceptedPerSec: number;
+    acceptedPerSecWhileAccepting: number;
+    sellOutSeconds: number | null;
+    loadSeconds: number;
+    drainSeconds: number | null;
+    maxReplicas: number;
+    maxLag: number;
+    chaosActions: ChaosAction[];
+  };
+
+export interface RunFacts {
+  event: string;
+  namespace: string;
+  runDir: string;
+  ticketsFile: string;
+  chaos: boolean;
+  seedStyle: boolean;
+  /** When the load started and ended, the sale sold out and drained (epoch ms). */
+  loadStart: number;
+  loadEnd: number;
+  sellOutAt: number | undefined;
+  drainedAt: number | undefined;
+  samples: Sample[];
+  maxLag: number;
+  chaosActions: ChaosAction[];
+}
+
+/** The result (field order as --json has always printed it); a sale that did not drain is a violation. */
+export function demoResult(f: RunFacts, load: LoadReport, verdict: InvariantVerdict): DemoResult {
+  const demo: DemoResult = {
+    event: f.event,
+    namespace: f.namespace,
+    runDir: f.runDir,
+    reportFile: '',
+    ticketsFile: f.ticketsFile,
+    chaos: f.chaos,
+    seedStyle: f.seedStyle,
+    offered: load.offered,
+    answered: load.completed - load.errors,
+    accepted: load.accepted,
+    rejectedByReason: load.rejectedByReason,
+    outcomes: load.outcomes,
+    ...verdict,
+    p50Ms: load.latencyMs.p50,
+    p99Ms: load.latencyMs.p99,
+    p999Ms: load.latencyMs.p999,
+    maxMs: load.latencyMs.max,
+    offeredPerSec: load.offeredPerSec,
+    answeredPerSec: load.completedPerSec,
+    acceptedPerSec: load.acceptedPerSec,
+    acceptedPerSecWhileAccepting: load.acceptedPerSecDuringAccepting,
+    sellOutSeconds: f.sellOutAt !== undefined ? round((f.sellOutAt - f.loadStart) / 1000) : null,
+    loadSeconds: load.seconds,
+    drainSeconds: f.drainedAt !== undefined ? round((f.drainedAt - f.loadEnd) / 1000) : null,
+    maxReplicas: Math.max(0, ...f.samples.map((s) => s.desired)),
+    maxLag: f.maxLag,
+    chaosActions: f.chaosActions,
+  };
+  if (demo.drainSeconds === null) demo.violations.push('the sale did not drain in time');
+  demo.ok = demo.violations.length === 0;
+  return demo;
+}

@@ -1,0 +1,172 @@
+// The sale itself, once the event is Active: the open-loop load from a worker thread (with the chaos
+// actions alongside under --chaos), the drain (lag 0 and every 202 ticket resolved), every invariant
+// checked straight from MySQL and Redis (workloads/consumer/invariants.ts), and the demo's result.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'mysql2/promise';
+import { checkInvariants, readResults } from '../../workloads/consumer/invariants.js';
+import { httpOk } from '../lib/net.js';
+import { sleep, waitFor } from '../lib/wait.js';
+import { progressLine } from '../load/format.js';
+import type { AcceptedTicket, LoadReport } from '../load/open-loop.js';
+import { startLoadWorker } from '../load/worker.js';
+import { runChaos, type ChaosAction } from './chaos.js';
+import * as cluster from './cluster.js';
+import type { DemoOptions } from './options.js';
+import type { ProcessGroup, Proc } from './processes.js';
+import { demoResult, round } from './result.js';
+import { Sampler, kafkaLagNow, type SaleWatch } from './sampling.js';
+
+/** Everything one run shares: its options, names, processes and clients. */
+export interface DemoRun {
+  o: DemoOptions;
+  env: cluster.DemoEnv;
+  event: string;
+  runDir: string;
+  productIds: number[];
+  say: (msg: string) => void;
+  procs: ProcessGroup;
+  kube: cluster.Kube;
+  redis: Redis;
+  pool: Pool;
+  admin: Admin;
+}
+
+/** The front door: restartable (the chaos run kills it). */
+export interface FrontDoor {
+  url: string;
+  proc: Proc;
+  start: () => Proc;
+}
+
+/** Waits until the front door at `url` is ready. */
+export const waitReady = (what: string, url: string): Promise<true> =>
+  waitFor(what, async () => ((await httpOk(`${url}/readyz`)) ? true : undefined), 60_000, 250);
+
+function startLoad(r: DemoRun, api: FrontDoor, sampler: Sampler): Promise<LoadReport> {
+  const isTty = process.stderr.isTTY;
+  const o = r.o;
+  const options = {
+    url: api.url,
+    event: r.event,
+    products: r.productIds,
+    buyers: o.buyers,
+    requests: o.requests,
+    rate: o.rate,
+    connections: o.connections,
+    maxConnections: Math.max(o.connections, o.maxConnections),
+    timeoutMs: 10_000,
+    seed: 42,
+    userBase: 1,
+  };
+  return startLoadWorker(options, (p) => {
+    if (o.quiet) return;
+    const s = sampler.latest();
+    const extra = s ? ` | lag ${s.kafkaLag ?? '?'} consumers ${s.ready}/${s.desired} sold ${s.sold}` : '';
+    process.stderr.write(
+      isTty ? `\r[load] ${progressLine(p)}${extra}\x1b[K` : `[load] ${progressLine(p)}${extra}\n`,
+    );
+  }).done;
+}
+
+function chaosFor(r: DemoRun, api: FrontDoor, sampler: Sampler, actions: ChaosAction[]): Promise<void> {
+  if (!r.o.chaos) return Promise.resolve();
+  return runChaos({
+    loadStart: () => sampler.loadStart,
+    say: r.say,
+    actions,
+    runDir: r.runDir,
+    killApi: async () => {
+      const p = api.proc;
+      await r.procs.kill(p);
+      return `pid ${p.child.pid}`;
+    },
+    startApi: async () => {
+      api.proc = api.start();
+      await waitReady('the restarted front door', api.url);
+      return `pid ${api.proc.child.pid}`;
+    },
+  });
+}
+
+/** Waits for lag 0 and every 202 ticket resolved; returns when it drained (if it did) and the results. */
+async function drain(r: DemoRun, w: SaleWatch, tickets: string[], loadEnd: number) {
+  let drainedAt: number | undefined;
+  let results = new Map<string, string | null>();
+  try {
+    await waitFor(
+      'the drain (lag 0, every ticket resolved)',
+      async () => {
+        const lag = await kafkaLagNow(w);
+        results = await readResults(r.redis, tickets);
+        const unresolved = [...results.values()].filter((v) => v !== 'W' && v !== 'S' && v !== 'L').length;
+        return lag === 0 && unresolved === 0 ? true : undefined;
+      },
+      r.o.drainTimeoutSeconds * 1000,
+      200,
+    );
+    drainedAt = Date.now();
+    r.say(`drained ${round((drainedAt - loadEnd) / 1000)}s after the load ended`);
+  } catch (err) {
+    r.say(err instanceof Error ? err.message : String(err));
+    results = await readResults(r.redis, tickets).catch(() => results);
+  }
+  return { drainedAt, results };
+}
+
+/** The load, with the chaos actions alongside under --chaos; the load's report and when it ended. */
+async function loadWithChaos(r: DemoRun, api: FrontDoor, sampler: Sampler) {
+  const loading = startLoad(r, api, sampler);
+  sampler.loadStart = Date.now();
+  const chaosActions: ChaosAction[] = [];
+  const chaos = chaosFor(r, api, sampler, chaosActions);
+  const load = await loading;
+  if (process.stderr.isTTY && !r.o.quiet) process.stderr.write('\n');
+  sampler.loadStart = load.startedAtEpochMs;
+  const loadEnd = load.startedAtEpochMs + load.seconds * 1000;
+  r.say(`load done: ${load.offered} offered, ${load.accepted} accepted in ${load.seconds}s`);
+  await chaos;
+  return { load, loadEnd, chaosActions };
+}
+
+/** The accepted tickets, one JSON object a line (the e2e tests and `npm run reconcile -- --tickets` read it). */
+function writeTickets(runDir: string, tickets: AcceptedTicket[]): string {
+  const file = join(runDir, 'tickets.ndjson');
+  writeFileSync(file, tickets.map((t) => JSON.stringify(t)).join('\n') + (tickets.length ? '\n' : ''));
+  return file;
+}
+
+/** The sale from the load to the verdict: load (and chaos), drain, the invariants, the result. */
+export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
+  const { kube, admin, redis, pool, event, productIds } = r;
+  const w: SaleWatch = { kube, admin, redis, event, topic, productIds };
+  const sampler = new Sampler(w);
+  sampler.start();
+  const { load, loadEnd, chaosActions } = await loadWithChaos(r, api, sampler);
+  const ticketsFile = writeTickets(r.runDir, load.tickets);
+  const tickets = load.tickets.map((t) => t.ticket);
+  const { drainedAt, results } = await drain(r, w, tickets, loadEnd);
+  await sleep(2000); // a few more samples after the drain, so the charts show the lag at zero
+  await sampler.stop();
+
+  const products = productIds.map((id) => ({ id, perUserLimit: r.o.perUserLimit }));
+  const verdict = await checkInvariants({ redis, pool, event, products, tickets, results });
+  const { samples, sellOutAt, maxLag, loadStart } = sampler;
+  const { runDir, o } = r;
+  const facts = {
+    event,
+    namespace: cluster.NAMESPACE,
+    runDir,
+    ticketsFile,
+    chaos: o.chaos,
+    seedStyle: o.seedStyle,
+  };
+  const demo = demoResult(
+    { ...facts, loadStart, loadEnd, sellOutAt, drainedAt, samples, maxLag, chaosActions },
+    load,
+    verdict,
+  );
+  return { demo, load, sampler };
+}
