@@ -34,6 +34,8 @@ export interface OperatorConfig {
   shutdownGraceMs: number;
 }
 
+// A declarative table of settings (one line each, with its default and bounds), then the cross-checks:
+// long, but read as a list.
 export function readOperatorConfig(env: Record<string, string | undefined> = process.env): OperatorConfig {
   const r = new EnvReader(env);
   const cfg: OperatorConfig = {

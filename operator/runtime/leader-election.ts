@@ -8,7 +8,7 @@
 // - Writes use the Lease's resourceVersion (optimistic concurrency): two candidates never both win.
 // - stop({ release: true }) on SIGTERM gives the lease up like client-go's ReleaseOnCancel (empty
 //   holderIdentity, leaseDurationSeconds 1), so the next leader starts at once instead of after a lease.
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type CoordinationV1Api, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from '../../workloads/shared/log.js';
 import { isConflict, isNotFound } from './kube.js';
 
@@ -137,34 +137,36 @@ export class LeaderElector {
       lease = await this.withTimeout(this.api.readNamespacedLease({ name, namespace }));
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      try {
-        await this.withTimeout(
-          this.api.createNamespacedLease({
-            namespace,
-            body: {
-              metadata: { name, namespace },
-              spec: {
-                holderIdentity: identity,
-                leaseDurationSeconds,
-                acquireTime: new V1MicroTime(now),
-                renewTime: new V1MicroTime(now),
-                leaseTransitions: 0,
-              },
-            },
-          }),
-        );
-        this.observedTimeMs = now;
-        return true;
-      } catch (createErr) {
-        if (isConflict(createErr)) return false;
-        throw createErr;
-      }
+      return this.createLease(now, leaseDurationSeconds);
     }
-
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
+    this.observe(spec, now);
+    this.notifyLeader(holder);
+    const heldFor = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+    if (holder !== '' && holder !== identity && this.observedTimeMs + heldFor > now) return false;
+
+    const mine = holder === identity;
+    const transitions = spec.leaseTransitions ?? 0;
+    const acquireMs = toMs(spec.acquireTime);
+    return this.unlessConflict(
+      this.writeLease(lease, {
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: new V1MicroTime(mine && Number.isFinite(acquireMs) ? acquireMs : now),
+        renewTime: new V1MicroTime(now),
+        leaseTransitions: mine ? transitions : transitions + 1,
+      }),
+    );
+  }
+
+  /**
+   * The expiry clock runs on our own observation time, never the holder's timestamps (clock skew): a
+   * record that changed restarts it.
+   */
+  private observe(spec: V1LeaseSpec, now: number): void {
     const record = JSON.stringify([
-      holder,
+      spec.holderIdentity ?? '',
       toMs(spec.renewTime),
       spec.leaseDurationSeconds,
       spec.leaseTransitions,
@@ -173,35 +175,53 @@ export class LeaderElector {
       this.observedRecord = record;
       this.observedTimeMs = now;
     }
-    this.notifyLeader(holder);
-    const heldFor = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-    if (holder !== '' && holder !== identity && this.observedTimeMs + heldFor > now) return false;
+  }
 
-    const mine = holder === identity;
-    const transitions = spec.leaseTransitions ?? 0;
-    const acquireMs = toMs(spec.acquireTime);
-    try {
-      await this.withTimeout(
-        this.api.replaceNamespacedLease({
-          name,
+  /** No Lease yet: create it holding it (a racing creator wins with a 409: false). */
+  private async createLease(now: number, leaseDurationSeconds: number): Promise<boolean> {
+    const { namespace, leaseName: name, identity } = this.config;
+    const held = await this.unlessConflict(
+      this.withTimeout(
+        this.api.createNamespacedLease({
           namespace,
           body: {
-            metadata: { ...lease.metadata, name, namespace },
+            metadata: { name, namespace },
             spec: {
               holderIdentity: identity,
               leaseDurationSeconds,
-              acquireTime: new V1MicroTime(mine && Number.isFinite(acquireMs) ? acquireMs : now),
+              acquireTime: new V1MicroTime(now),
               renewTime: new V1MicroTime(now),
-              leaseTransitions: mine ? transitions : transitions + 1,
+              leaseTransitions: 0,
             },
           },
         }),
-      );
+      ),
+    );
+    if (held) this.observedTimeMs = now;
+    return held;
+  }
+
+  /** True when the write went through, false when another writer won (409). */
+  private async unlessConflict(write: Promise<unknown>): Promise<boolean> {
+    try {
+      await write;
+      return true;
     } catch (err) {
       if (isConflict(err)) return false;
       throw err;
     }
-    return true;
+  }
+
+  /** Replaces the Lease's spec, guarded by the resourceVersion it was read at (409 when another wrote). */
+  private async writeLease(lease: V1Lease, spec: V1LeaseSpec): Promise<void> {
+    const { namespace, leaseName: name } = this.config;
+    await this.withTimeout(
+      this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: { metadata: { ...lease.metadata, name, namespace }, spec },
+      }),
+    );
   }
 
   /** ReleaseOnCancel: empty holder, 1 s duration, so a standby may take over at once. */
@@ -211,22 +231,13 @@ export class LeaderElector {
       const lease = await this.withTimeout(this.api.readNamespacedLease({ name, namespace }));
       if (lease.spec?.holderIdentity !== identity) return;
       const now = Date.now();
-      await this.withTimeout(
-        this.api.replaceNamespacedLease({
-          name,
-          namespace,
-          body: {
-            metadata: { ...lease.metadata, name, namespace },
-            spec: {
-              holderIdentity: '',
-              leaseDurationSeconds: 1,
-              acquireTime: new V1MicroTime(now),
-              renewTime: new V1MicroTime(now),
-              leaseTransitions: lease.spec.leaseTransitions ?? 0,
-            },
-          },
-        }),
-      );
+      await this.writeLease(lease, {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: new V1MicroTime(now),
+        renewTime: new V1MicroTime(now),
+        leaseTransitions: lease.spec.leaseTransitions ?? 0,
+      });
       this.log.info('leader election: released the lease', { identity });
     } catch (err) {
       this.log.warn('leader election: could not release the lease', { err });

@@ -60,6 +60,8 @@ export class ApiApp {
   private draining = false;
   private stopping: Promise<void> | undefined;
 
+  // The front door's composition root: every part built and wired here, top to bottom, so the wiring
+  // reads as one list (longer than our usual function on purpose).
   constructor(
     readonly config: ApiConfig,
     deps: ApiDeps = {},
