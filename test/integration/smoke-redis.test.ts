@@ -42,16 +42,25 @@ test("redis: the project's Lua script files load through withScripts and run by 
     'S',
   ]);
   assert.equal(await redis.hget(stock, 'seckill'), '3');
+  // claim-event-name.lua: the first claimant owns the name; another namespace is refused; a new uid of
+  // the owner's namespace (a deleted predecessor) adopts it.
+  const event = `smoke:${tag}:event`;
+  const claim = (owner: string) =>
+    run('claimEventName', [event], [owner, `${owner.split('/')[0]}/`, 'owner']);
+  assert.equal(await claim('shop/u1'), 'shop/u1');
+  assert.equal(await claim('other/u9'), 'shop/u1');
+  assert.equal(await claim('shop/u2'), 'shop/u2');
+  assert.equal(await redis.hget(event, 'owner'), 'shop/u2');
 
   // Every script file is cached server-side under the SHA1 of its text, so EVALSHA runs it directly:
   // set-stock.lua refuses a total below the units sold.
   const files = readdirSync(LUA_DIR)
     .filter((f) => f.endsWith('.lua'))
     .sort();
-  assert.deepEqual(files, ['claim-batch.lua', 'set-stock.lua']);
-  assert.deepEqual(await redis.script('EXISTS', ...files.map(sha1)), [1, 1]);
+  assert.deepEqual(files, ['claim-batch.lua', 'claim-event-name.lua', 'set-stock.lua']);
+  assert.deepEqual(await redis.script('EXISTS', ...files.map(sha1)), [1, 1, 1]);
   await assert.rejects(redis.evalsha(sha1('set-stock.lua'), 1, stock, 2), /BELOWSOLD/);
-  await redis.del(stock, buyers, claims);
+  await redis.del(stock, buyers, claims, event);
 });
 
 test('redis: AOF persistence is on (restarts keep claims)', async () => {
