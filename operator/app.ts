@@ -65,6 +65,7 @@ export async function composeOperator(cfg: OperatorConfig, o: OperatorOptions): 
   const reconciler = new Reconciler({
     events: new SeckillEventClient(kc),
     apps: kc.makeApiClient(k8s.AppsV1Api),
+    core: kc.makeApiClient(k8s.CoreV1Api),
     redis: withScripts(redis),
     kafka: admin,
     recorder,

@@ -14,7 +14,7 @@
 //   5. asks to be requeued when the clock next matters (start, end, refresh).
 // A dependency down (Redis, Kafka, API) shows in its condition, and the reconcile fails after writing
 // status, so the work queue retries it with backoff. It never crashes the process.
-import type { AppsV1Api } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../../workloads/shared/log.js';
 import type { ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import type { SeckillEventClient } from '../api/client.js';
@@ -47,6 +47,7 @@ import { topicStep } from './steps/topic.js';
 export interface ReconcilerDeps {
   events: SeckillEventClient;
   apps: AppsV1Api;
+  core: CoreV1Api;
   redis: ScriptedRedis;
   kafka: TopicAdmin & LagAdmin;
   recorder: Recorder;

@@ -140,6 +140,7 @@ test('RBAC: the operator ServiceAccount may make exactly the operator calls', ()
   runOk('kubectl', ['apply', '-f', '-'], { input: rbacManifests });
 
   const allowed: [string, string, string?][] = [
+    ['get', 'seckillevents.seckill.io', 'shop'],
     ['list', 'seckillevents.seckill.io'],
     ['watch', 'seckillevents.seckill.io'],
     ['patch', 'seckillevents.seckill.io', 'shop'],
@@ -153,6 +154,7 @@ test('RBAC: the operator ServiceAccount may make exactly the operator calls', ()
     ['delete', 'deployments.apps', 'shop'],
     ['create', 'events', 'shop'],
     ['patch', 'events', 'shop'],
+    ['list', 'pods', 'shop'],
     ['create', 'leases.coordination.k8s.io', NS],
     ['get', `leases.coordination.k8s.io/${sa}`, NS],
     ['update', `leases.coordination.k8s.io/${sa}`, NS],
@@ -162,8 +164,9 @@ test('RBAC: the operator ServiceAccount may make exactly the operator calls', ()
   const denied: [string, string, string?][] = [
     ['get', 'secrets', NS],
     ['list', 'secrets'],
-    ['list', 'pods'],
+    ['get', 'pods', 'shop'],
     ['create', 'pods', NS],
+    ['delete', 'pods', 'shop'],
     ['delete', 'seckillevents.seckill.io', 'shop'],
     ['create', 'seckillevents.seckill.io', 'shop'],
     ['update', 'deployments.apps', 'shop'],

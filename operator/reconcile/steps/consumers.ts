@@ -1,15 +1,17 @@
 // Step 4, the consumers: the event's own consumer Deployment, applied server-side with the replicas the
 // scaling rule (resources/scaling.ts) decides from the phase, the lag and the partitions.
-import type { AppsV1Api, V1Deployment } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, V1Deployment } from '@kubernetes/client-node';
 import type { Logger } from '../../../workloads/shared/log.js';
 import type { ParsedEvent, Phase } from '../../api/types.js';
 import type { OperatorConfig } from '../../config.js';
 import {
   FIELD_MANAGER,
+  LABEL_EVENT,
   buildConsumerDeployment,
   consumerDeploymentName,
   ownedBy,
 } from '../../resources/consumer-deployment.js';
+import { diagnoseConsumerPods } from '../../resources/consumer-pods.js';
 import { decideReplicas, type ScaleDecision, type ScaleMemory } from '../../resources/scaling.js';
 import { errMessage, ignoreNotFound, serverSideApply } from '../../runtime/kube.js';
 import type { ConditionUpdate } from '../status.js';
@@ -18,6 +20,7 @@ import { emptyReport, type StepReport } from './step.js';
 
 export interface ConsumerDeps {
   apps: AppsV1Api;
+  core: CoreV1Api;
   log: Logger;
   config: Pick<OperatorConfig, 'consumerImage' | 'consumerImagePullPolicy' | 'consumerResources'>;
 }
@@ -74,6 +77,7 @@ export async function consumersStep(
     });
     const applied = await applyDeployment(d, ev, decision.replicas);
     settle(d, out, ev, { existing, decision, applied, input });
+    if (out.ready < out.desired) await explainNotReady(d, out, ev);
   } catch (err) {
     const message = `consumer Deployment: ${errMessage(err)}`;
     out.conditions.push({ type: 'ConsumersReady', status: 'False', reason: 'DeploymentFailed', message });
@@ -134,6 +138,24 @@ function settle(
     out.events.push({ type: 'Normal', reason: 'Scaled', message });
   }
   out.conditions.push(readiness(desired, out.ready));
+}
+
+/**
+ * Not all consumers are ready: say why from the pods (a missing Secret, an image that cannot be pulled,
+ * a crash loop, no node) instead of only "0/1 ready". Looking is best effort: a failed pod list leaves
+ * the plain Progressing condition.
+ */
+async function explainNotReady(d: ConsumerDeps, out: ConsumersOutcome, ev: ParsedEvent): Promise<void> {
+  const pods = await d.core
+    .listNamespacedPod({ namespace: ev.namespace, labelSelector: `${LABEL_EVENT}=${ev.name}` })
+    .catch(() => undefined);
+  const problem = pods && diagnoseConsumerPods(pods.items, ev.secretName);
+  if (!problem) return;
+  const message = `${out.ready}/${out.desired} consumers ready: ${problem.message}`;
+  out.conditions = out.conditions.map((c) =>
+    c.type === 'ConsumersReady' ? { ...c, reason: problem.reason, message } : c,
+  );
+  out.events.push({ type: 'Warning', reason: problem.reason, message: problem.message });
 }
 
 function readiness(desired: number, ready: number): ConditionUpdate {
