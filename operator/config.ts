@@ -15,6 +15,8 @@ export interface OperatorConfig {
   consumerImage: string;
   consumerImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   consumerResources: ConsumerResources;
+  /** CONSUMER_EXTRA_ENV "NAME=value;NAME=value": settings every consumer gets (e.g. the seed-style run's). */
+  consumerExtraEnv: Record<string, string>;
   httpPort: number;
   maxConcurrentReconciles: number;
   leaderElection: {
@@ -55,6 +57,7 @@ export function readOperatorConfig(env: Record<string, string | undefined> = pro
       memoryRequest: r.string('CONSUMER_MEMORY_REQUEST', '256Mi'),
       memoryLimit: r.string('CONSUMER_MEMORY_LIMIT', '512Mi'),
     },
+    consumerExtraEnv: parseExtraEnv(r.string('CONSUMER_EXTRA_ENV', '')),
     httpPort: r.int('HTTP_PORT', 9101, 0, 65535),
     maxConcurrentReconciles: r.int('MAX_CONCURRENT_RECONCILES', 4, 1, 64),
     leaderElection: {
@@ -103,4 +106,20 @@ export function readOperatorConfig(env: Record<string, string | undefined> = pro
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
+}
+
+/** "NAME=value;NAME=value" (names in upper snake case); throws ConfigError naming a bad entry. */
+export function parseExtraEnv(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of raw.split(';').filter((e) => e.trim() !== '')) {
+    const i = entry.indexOf('=');
+    const name = i > 0 ? entry.slice(0, i).trim() : '';
+    if (!/^[A-Z][A-Z0-9_]*$/.test(name)) {
+      throw new ConfigError([
+        `CONSUMER_EXTRA_ENV: "${entry}" is not NAME=value with NAME in upper snake case`,
+      ]);
+    }
+    out[name] = entry.slice(i + 1);
+  }
+  return out;
 }

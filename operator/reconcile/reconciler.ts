@@ -55,7 +55,12 @@ export interface ReconcilerDeps {
   log: Logger;
   config: Pick<
     OperatorConfig,
-    'consumerImage' | 'consumerImagePullPolicy' | 'consumerResources' | 'activeRefreshMs' | 'idleRefreshMs'
+    | 'consumerImage'
+    | 'consumerImagePullPolicy'
+    | 'consumerResources'
+    | 'consumerExtraEnv'
+    | 'activeRefreshMs'
+    | 'idleRefreshMs'
   >;
 }
 

@@ -34,6 +34,8 @@ export interface ConsumerDeploymentOptions {
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   replicas: number;
   resources: ConsumerResources;
+  /** Extra environment of every consumer (the operator's CONSUMER_EXTRA_ENV); it overrides the above. */
+  extraEnv?: Readonly<Record<string, string>>;
 }
 
 export function ownerReference(ev: Pick<ParsedEvent, 'name' | 'uid'>): V1OwnerReference {
@@ -94,6 +96,15 @@ export function buildConsumerDeployment(ev: ParsedEvent, o: ConsumerDeploymentOp
   };
 }
 
+/** The base environment with the extra variables applied (an extra one replaces a base one of its name). */
+function withExtraEnv(base: V1EnvVar[], extra: Readonly<Record<string, string>> = {}): V1EnvVar[] {
+  const names = new Set(Object.keys(extra));
+  return [
+    ...base.filter((e) => !names.has(e.name)),
+    ...Object.entries(extra).map(([name, value]) => ({ name, value })),
+  ];
+}
+
 /** The consumer container: the environment contract above, probes, resources, a locked-down context. */
 function consumerContainer(ev: ParsedEvent, o: ConsumerDeploymentOptions): V1Container {
   const limits: Record<string, string> = { memory: o.resources.memoryLimit };
@@ -102,17 +113,20 @@ function consumerContainer(ev: ParsedEvent, o: ConsumerDeploymentOptions): V1Con
     name: 'consumer',
     image: ev.consumer.image ?? o.image,
     ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
-    env: [
-      { name: 'SECKILL_EVENT', value: ev.name },
-      { name: 'KAFKA_TOPIC', value: ev.topic },
-      { name: 'CONSUMER_SHARDS', value: String(ev.consumer.shardsPerPod) },
-      { name: 'STOCK_GUARD', value: 'lua' },
-      { name: 'HTTP_PORT', value: String(CONSUMER_HTTP_PORT) },
-      fromSecret(ev.secretName, 'KAFKA_BROKERS'),
-      fromSecret(ev.secretName, 'REDIS_URL'),
-      fromSecret(ev.secretName, 'MYSQL_URL'),
-      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    ],
+    env: withExtraEnv(
+      [
+        { name: 'SECKILL_EVENT', value: ev.name },
+        { name: 'KAFKA_TOPIC', value: ev.topic },
+        { name: 'CONSUMER_SHARDS', value: String(ev.consumer.shardsPerPod) },
+        { name: 'STOCK_GUARD', value: 'lua' },
+        { name: 'HTTP_PORT', value: String(CONSUMER_HTTP_PORT) },
+        fromSecret(ev.secretName, 'KAFKA_BROKERS'),
+        fromSecret(ev.secretName, 'REDIS_URL'),
+        fromSecret(ev.secretName, 'MYSQL_URL'),
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ],
+      o.extraEnv,
+    ),
     ports: [{ name: 'http', containerPort: CONSUMER_HTTP_PORT, protocol: 'TCP' }],
     readinessProbe: {
       httpGet: { path: '/readyz', port: 'http' },

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { partitionsForRate, parseSeckillEvent, SpecError } from '../../operator/api/types.js';
 import { computePhase, nextWakeupMs } from '../../operator/reconcile/phase.js';
 import { readyCondition, sameStatus, setCondition } from '../../operator/reconcile/status.js';
+import { parseExtraEnv } from '../../operator/config.js';
 import { buildConsumerDeployment, ownerKey } from '../../operator/resources/consumer-deployment.js';
 import { totalLag } from '../../operator/resources/lag.js';
 import { BATCHER_SPEC_BOUNDS } from '../../operator/api/types.js';
@@ -242,5 +243,32 @@ test('the consumer Deployment: env contract, secret refs, owner reference, selec
       { image: 'x', replicas: 1, resources: { cpuRequest: '1', memoryRequest: '1', memoryLimit: '1' } },
     ).spec?.template.spec?.containers[0]?.image,
     'custom:2',
+  );
+});
+
+test('CONSUMER_EXTRA_ENV: parsed strictly, and it overrides the consumer env of the same name', () => {
+  assert.deepEqual(parseExtraEnv('STOCK_GUARD=lua-per-entry;ORDER_WRITE_MODE=per-order;'), {
+    STOCK_GUARD: 'lua-per-entry',
+    ORDER_WRITE_MODE: 'per-order',
+  });
+  assert.deepEqual(parseExtraEnv(''), {});
+  assert.throws(() => parseExtraEnv('lower=1'), /CONSUMER_EXTRA_ENV: "lower=1" is not NAME=value/);
+  assert.throws(() => parseExtraEnv('NOVALUE'), /CONSUMER_EXTRA_ENV/);
+  const ev = parseSeckillEvent(event({}));
+  const dep = buildConsumerDeployment(ev, {
+    image: 'seckill/consumer:1',
+    replicas: 1,
+    resources: { cpuRequest: '100m', memoryRequest: '128Mi', memoryLimit: '256Mi' },
+    extraEnv: { STOCK_GUARD: 'lua-per-entry', ORDER_WRITE_MODE: 'per-order' },
+  });
+  const env = dep.spec?.template.spec?.containers[0]?.env ?? [];
+  assert.deepEqual(
+    env
+      .filter((e) => e.name === 'STOCK_GUARD' || e.name === 'ORDER_WRITE_MODE')
+      .map((e) => [e.name, e.value]),
+    [
+      ['STOCK_GUARD', 'lua-per-entry'],
+      ['ORDER_WRITE_MODE', 'per-order'],
+    ],
   );
 });

@@ -22,7 +22,10 @@ export interface ConsumerDeps {
   apps: AppsV1Api;
   core: CoreV1Api;
   log: Logger;
-  config: Pick<OperatorConfig, 'consumerImage' | 'consumerImagePullPolicy' | 'consumerResources'>;
+  config: Pick<
+    OperatorConfig,
+    'consumerImage' | 'consumerImagePullPolicy' | 'consumerResources' | 'consumerExtraEnv'
+  >;
 }
 
 export interface ConsumersInput {
@@ -101,6 +104,7 @@ function applyDeployment(d: ConsumerDeps, ev: ParsedEvent, replicas: number): Pr
     imagePullPolicy: d.config.consumerImagePullPolicy,
     replicas,
     resources: d.config.consumerResources,
+    extraEnv: d.config.consumerExtraEnv,
   });
   return d.apps.patchNamespacedDeployment(
     {
