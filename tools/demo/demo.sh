@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# `npm run demo [-- OPTIONS]`: one flash sale through the whole system on the local stack.
-#   1. npm ci when node_modules does not match the lockfile; build.
-#   2. the local stack (tools/stack/stack.sh up), unless KAFKA_BROKERS, REDIS_URL, MYSQL_URL and
-#      KUBECONFIG are all given (then those services are used as they are; kubectl must be on PATH).
-#   3. the database migrations (npm run migrate).
+# `npm run demo [-- OPTIONS]`: one flash sale through the whole system on the local Kubernetes cluster.
+#   1. Node 24 (tools/node.sh); npm ci when node_modules does not match the lockfile; build.
+#   2. the local stack (tools/stack/stack.sh up: Redis, MariaDB, Kafka, and the single-node cluster).
+#   3. the three images from the Dockerfile, loaded into the cluster (tools/stack/images.sh; seconds when
+#      nothing changed), and the database migrations.
 #   4. node dist/tools/demo/demo.js OPTIONS (see tools/demo/options.ts: --chaos, --json, --keep-running,
-#      --products, --stock, --buyers, --requests, --rate, ...).
+#      --products, --stock, --buyers, --requests, --rate, ...): helm install, the sale, the report.
 # Progress and logs go to stderr; with --json the last stdout line is the result as one JSON object.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -15,13 +15,11 @@ bash tools/npm-deps.sh
 echo "[demo] building" >&2
 npm run -s build >&2
 
-if [[ -n "${KAFKA_BROKERS:-}" && -n "${REDIS_URL:-}" && -n "${MYSQL_URL:-}" && -n "${KUBECONFIG:-}" ]]; then
-  echo "[demo] using the services given in KAFKA_BROKERS, REDIS_URL, MYSQL_URL, KUBECONFIG" >&2
-  eval "$(bash tools/stack/stack.sh env | grep -E '^export (PATH|SECKILL_RUN)=')"
-else
-  echo "[demo] starting the local stack" >&2
-  eval "$(bash tools/stack/stack.sh up)"
-fi
+echo "[demo] starting the local stack" >&2
+eval "$(bash tools/stack/stack.sh up)"
+echo "[demo] building and loading the images" >&2
+npm run -s images >&2
+source "$SECKILL_RUN/images.env"
 
 node dist/workloads/shared/mysql/migrate-cli.js >&2
 exec node dist/tools/demo/demo.js "$@"

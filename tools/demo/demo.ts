@@ -2,9 +2,9 @@
 //
 //   node dist/tools/demo/demo.js [OPTIONS]      (the options: options.ts)
 //
-// It installs the CRD, applies the connection Secret and a SeckillEvent built from examples/ with kubectl,
-// starts the operator, the supervisor (the kubelet for the consumer Deployment) and the front door, fires an
-// open-loop load, waits for the drain, checks every invariant (docs/ARCHITECTURE.md) straight from MySQL and
+// It installs the chart into the local cluster with helm (the operator, the front door, the CRD), applies
+// the connection Secret and a SeckillEvent built from examples/ with kubectl, waits for the consumer pods
+// the operator starts, fires an open-loop load at the front door's Service, waits for the drain, checks every invariant (docs/ARCHITECTURE.md) straight from MySQL and
 // Redis, prints a summary and writes an HTML report (run.ts has the steps). --chaos kills and restarts
 // parts of the system during the sale (chaos.ts). --json: the LAST stdout line is one JSON object
 // (result.ts). Exit 1 when an invariant fails, 2 on a setup failure.

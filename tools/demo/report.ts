@@ -35,6 +35,12 @@ function figureRows(r: DemoResult): Row[] {
       's after the last answer (lag 0, all tickets resolved)',
     ],
     ['consumer replicas (max)', r.maxReplicas, `max Kafka lag ${r.maxLag} messages`],
+    [
+      'platform',
+      `${r.platform}, node ${r.nodeReady ? 'Ready' : 'NOT Ready'}`,
+      `helm release ${r.helmRelease}`,
+    ],
+    ['pods started / restarts', `${r.podsStarted} / ${r.podRestarts}`, r.images.join(', ')],
   ];
 }
 
@@ -119,7 +125,7 @@ function charts(load: LoadReport, samples: Sample[], markers: Marker[]): string[
     'replicas',
     [
       { name: 'desired (operator)', color: '#8c564b', points: samples.map((s) => [s.t, s.desired]) },
-      { name: 'ready (supervisor)', color: '#2ca02c', points: samples.map((s) => [s.t, s.ready]) },
+      { name: 'ready (pods)', color: '#2ca02c', points: samples.map((s) => [s.t, s.ready]) },
     ],
     markers,
     true,

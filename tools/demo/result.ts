@@ -15,6 +15,12 @@ export type DemoResult = {
   ticketsFile: string;
   chaos: boolean;
   seedStyle: boolean;
+  platform: 'kubernetes';
+  nodeReady: boolean;
+  helmRelease: string;
+  podsStarted: number;
+  podRestarts: number;
+  images: string[];
   offered: number;
   answered: number;
   accepted: number;
@@ -37,6 +43,15 @@ export type DemoResult = {
     chaosActions: ChaosAction[];
   };
 
+/** What the cluster showed during the run: the node, the release, every pod seen. */
+export interface ClusterFacts {
+  nodeReady: boolean;
+  helmRelease: string;
+  podsStarted: number;
+  podRestarts: number;
+  images: string[];
+}
+
 export interface RunFacts {
   event: string;
   namespace: string;
@@ -44,6 +59,7 @@ export interface RunFacts {
   ticketsFile: string;
   chaos: boolean;
   seedStyle: boolean;
+  cluster: ClusterFacts;
   /** When the load started and ended, the sale sold out and drained (epoch ms). */
   loadStart: number;
   loadEnd: number;
@@ -64,6 +80,8 @@ export function demoResult(f: RunFacts, load: LoadReport, verdict: InvariantVerd
     ticketsFile: f.ticketsFile,
     chaos: f.chaos,
     seedStyle: f.seedStyle,
+    platform: 'kubernetes',
+    ...f.cluster,
     offered: load.offered,
     answered: load.completed - load.errors,
     accepted: load.accepted,

@@ -1,25 +1,25 @@
-// The demo's run, step by step: schema, CRD, namespace and Secret; the operator, the supervisor (which plays
-// the kubelet for the consumer Deployment) and the front door; a SeckillEvent built from examples/ (a
-// unique name per run, the window opening in a few seconds) applied with kubectl; once it is Active, the
-// sale (sale.ts: the load, the chaos actions, the drain, the invariants); the report; then everything
-// stopped, or left running with --keep-running.
+// The demo's run, step by step, on the local cluster: the schema; `helm upgrade --install` of the chart
+// (operator x2 with leader election, front door x2, CRD, RBAC) with the images built here; the event's
+// namespace and connection Secret; a SeckillEvent built from examples/ (a unique name per run, the window
+// opening in a few seconds) applied with kubectl; once it is Active and its consumer pods are Ready, the
+// sale at the front door's Service (sale.ts: the load, the chaos actions, the drain, the invariants); the
+// report; then the event deleted and the release uninstalled, or all left running with --keep-running.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import type { SeckillEvent } from '../../operator/api/types.js';
 import { readEvent } from '../../workloads/shared/catalog.js';
 import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
-import { freePort } from '../lib/net.js';
 import { ROOT } from '../lib/paths.js';
 import { requireEnv } from '../lib/stack-env.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import type { LoadReport } from '../load/open-loop.js';
 import * as cluster from './cluster.js';
 import type { DemoOptions } from './options.js';
-import { ProcessGroup, type Proc } from './processes.js';
+import { PodTracker } from './pods.js';
+import * as release from './release.js';
 import { renderHtml, renderText } from './report.js';
 import type { DemoResult } from './result.js';
 import { sell, waitReady, type DemoRun, type FrontDoor } from './sale.js';
@@ -40,6 +40,7 @@ function openRun(o: DemoOptions): DemoRun {
   const event = `demo-${runId}`;
   const runDir = join(ROOT, 'tmp', event);
   mkdirSync(runDir, { recursive: true });
+  const kube = cluster.kubeClients(env.kubeconfig);
   const redis = createRedis(env.redisUrl, 'seckill-demo');
   redis.on('error', () => undefined);
   const kafka = new Kafka({
@@ -58,30 +59,32 @@ function openRun(o: DemoOptions): DemoRun {
     say: (msg) => {
       if (!o.quiet) process.stderr.write(`[demo] ${msg}\n`);
     },
-    procs: new ProcessGroup(runDir),
-    kube: cluster.kubeClients(env.kubeconfig),
+    pods: new PodTracker(kube.kc, [cluster.NAMESPACE, release.RELEASE_NAMESPACE]),
+    kube,
     redis,
     pool: createMysqlPool(env.mysqlUrl, 4),
     admin: kafka.admin(),
   };
 }
 
-/** The operator, the supervisor and the front door; returns the operator's Lease name and the front door. */
-async function startProcesses(
-  r: DemoRun,
-  template: SeckillEvent,
-): Promise<{ leaseName: string; api: FrontDoor }> {
-  const leaseName = `seckill-operator-${r.event}`;
-  r.procs.start('operator', 'operator/main.js', [], cluster.operatorEnv(r.env, await freePort(), leaseName));
-  r.procs.start('supervisor', 'tools/demo/supervisor.js', cluster.supervisorArgs(r.o, r.runDir), {
-    KUBECONFIG: r.env.kubeconfig,
-  });
-  const apiPort = r.o.apiPort || (await freePort());
-  const apiEnv = cluster.apiEnv(r.o, r.env, template, apiPort);
-  const start = (): Proc => r.procs.start('api', 'workloads/api/main.js', [], apiEnv);
-  const api: FrontDoor = { url: `http://127.0.0.1:${apiPort}`, proc: start(), start };
-  r.say(`operator, supervisor and front door (${api.url}) started`);
-  return { leaseName, api };
+/**
+ * The chart installed (or upgraded) with this build's images, operator and front door Ready; the seed-style
+ * run gives the front door the per-request producer and the consumers the seed's guard and writes.
+ */
+async function installProject(r: DemoRun): Promise<FrontDoor> {
+  const set: Record<string, string> = {};
+  if (r.o.seedStyle) {
+    set['api.extraEnv[0].name'] = 'PRODUCER_MODE';
+    set['api.extraEnv[0].value'] = 'per-request';
+    set['operator.extraEnv[0].name'] = 'CONSUMER_EXTRA_ENV';
+    set['operator.extraEnv[0].value'] = 'STOCK_GUARD=lua-per-entry;ORDER_WRITE_MODE=per-order';
+  }
+  await release.installRelease({ set });
+  const url = await release.frontDoorUrl(r.kube.kc);
+  r.say(
+    `helm release ${release.RELEASE_NAMESPACE}/${release.RELEASE} ready: operator x2, front door x2 at ${url}`,
+  );
+  return { url };
 }
 
 /** Waits until the front door is ready, the sale Active with a ready consumer; returns the topic. */
@@ -98,10 +101,10 @@ async function waitForSale(r: DemoRun, api: FrontDoor): Promise<string> {
     250,
   );
   await waitFor(
-    'a ready consumer',
+    'a ready consumer pod',
     async () =>
       ((await cluster.readDeployment(r.kube, r.event))?.status?.readyReplicas ?? 0) >= 1 ? true : undefined,
-    90_000,
+    180_000,
     250,
   );
   await waitFor(
@@ -129,30 +132,25 @@ function writeReports(r: DemoRun, demo: DemoResult, load: LoadReport, sampler: S
   r.say(`report: ${demo.reportFile}`);
 }
 
-/** Leaves everything running (--keep-running), or deletes the sale and stops every process. */
-async function finish(r: DemoRun, api: FrontDoor, leaseName: string): Promise<void> {
+/** Leaves everything running (--keep-running), or deletes the sale and uninstalls the release. */
+async function finish(r: DemoRun, api: FrontDoor): Promise<void> {
   if (r.o.keepRunning) {
     r.say(
-      `left running (--keep-running): front door ${api.url}; stop with: kubectl -n ${cluster.NAMESPACE} delete ske ${r.event}; kill ${r.procs.pids()}`,
+      `left running (--keep-running): front door ${api.url}; stop with: kubectl -n ${cluster.NAMESPACE} delete ske ${r.event}; helm uninstall -n ${release.RELEASE_NAMESPACE} ${release.RELEASE}`,
     );
-    r.procs.detach();
     return;
   }
-  r.say(`deleting SeckillEvent ${r.event} and stopping everything`);
+  r.say(`deleting SeckillEvent ${r.event} and uninstalling the release`);
   await cluster.deleteSale(r.event, r.say);
-  await sleep(1500); // the supervisor notices and stops its processes
-  await r.procs.stop(api.proc);
-  await Promise.all(r.procs.procs.filter((p) => p.name === 'supervisor').map((p) => r.procs.stop(p, 60_000)));
-  await Promise.all(r.procs.procs.map((p) => r.procs.stop(p)));
-  await cluster.deleteLease(r.kube, leaseName);
+  await release.uninstallRelease().catch((err: unknown) => r.say(`helm uninstall failed: ${String(err)}`));
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const r = openRun(o);
-  let stopped = false;
   const onSignal = (): void => {
-    r.say('interrupted: stopping everything');
-    r.procs.killAll();
+    r.say(
+      `interrupted: the release and the event stay; helm uninstall -n ${release.RELEASE_NAMESPACE} ${release.RELEASE}`,
+    );
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
@@ -160,10 +158,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     r.say(`run ${r.event}: logs in ${r.runDir}`);
     await migrate(r.pool);
-    const secretName = await cluster.installBasics(r.env);
-    r.say('CRD installed, Secret applied');
+    const api = await installProject(r);
+    const secretName = await cluster.installBasics(release.podConnection());
+    r.say(`namespace ${cluster.NAMESPACE} and its connection Secret applied`);
     const template = cluster.readTemplate();
-    const { leaseName, api } = await startProcesses(r, template);
     const body = cluster.saleBody(template, o, {
       event: r.event,
       productIds: r.productIds,
@@ -178,11 +176,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     r.say('sale Active, consumers ready: firing the load');
     const { demo, load, sampler } = await sell(r, api, topic);
     writeReports(r, demo, load, sampler);
-    await finish(r, api, leaseName);
-    stopped = true;
+    await finish(r, api);
     return demo;
   } finally {
-    if (!stopped) r.procs.killAll();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await r.admin.disconnect().catch(() => undefined);

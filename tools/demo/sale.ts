@@ -7,6 +7,7 @@ import type { Admin } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { checkInvariants, readResults } from '../../workloads/consumer/invariants.js';
+import { decodeOutcome } from '../../workloads/shared/outcomes.js';
 import { httpOk } from '../lib/net.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { progressLine } from '../load/format.js';
@@ -15,7 +16,8 @@ import { startLoadWorker } from '../load/worker.js';
 import { runChaos, type ChaosAction } from './chaos.js';
 import * as cluster from './cluster.js';
 import type { DemoOptions } from './options.js';
-import type { ProcessGroup, Proc } from './processes.js';
+import type { PodTracker } from './pods.js';
+import { RELEASE, RELEASE_NAMESPACE } from './release.js';
 import { demoResult, round } from './result.js';
 import { Sampler, kafkaLagNow, type SaleWatch } from './sampling.js';
 
@@ -27,18 +29,16 @@ export interface DemoRun {
   runDir: string;
   productIds: number[];
   say: (msg: string) => void;
-  procs: ProcessGroup;
+  pods: PodTracker;
   kube: cluster.Kube;
   redis: Redis;
   pool: Pool;
   admin: Admin;
 }
 
-/** The front door: restartable (the chaos run kills it). */
+/** The front door: its Service (the chaos run deletes its pods; the Service routes to the others). */
 export interface FrontDoor {
   url: string;
-  proc: Proc;
-  start: () => Proc;
 }
 
 /** Waits until the front door at `url` is ready. */
@@ -71,24 +71,9 @@ function startLoad(r: DemoRun, api: FrontDoor, sampler: Sampler): Promise<LoadRe
   }).done;
 }
 
-function chaosFor(r: DemoRun, api: FrontDoor, sampler: Sampler, actions: ChaosAction[]): Promise<void> {
+function chaosFor(r: DemoRun, sampler: Sampler, actions: ChaosAction[]): Promise<void> {
   if (!r.o.chaos) return Promise.resolve();
-  return runChaos({
-    loadStart: () => sampler.loadStart,
-    say: r.say,
-    actions,
-    runDir: r.runDir,
-    killApi: async () => {
-      const p = api.proc;
-      await r.procs.kill(p);
-      return `pid ${p.child.pid}`;
-    },
-    startApi: async () => {
-      api.proc = api.start();
-      await waitReady('the restarted front door', api.url);
-      return `pid ${api.proc.child.pid}`;
-    },
-  });
+  return runChaos({ kc: r.kube.kc, event: r.event, loadStart: () => sampler.loadStart, say: r.say, actions });
 }
 
 /** Waits for lag 0 and every 202 ticket resolved; returns when it drained (if it did) and the results. */
@@ -101,7 +86,7 @@ async function drain(r: DemoRun, w: SaleWatch, tickets: string[], loadEnd: numbe
       async () => {
         const lag = await kafkaLagNow(w);
         results = await readResults(r.redis, tickets);
-        const unresolved = [...results.values()].filter((v) => v !== 'W' && v !== 'S' && v !== 'L').length;
+        const unresolved = [...results.values()].filter((v) => decodeOutcome(v) === undefined).length;
         return lag === 0 && unresolved === 0 ? true : undefined;
       },
       r.o.drainTimeoutSeconds * 1000,
@@ -121,7 +106,7 @@ async function loadWithChaos(r: DemoRun, api: FrontDoor, sampler: Sampler) {
   const loading = startLoad(r, api, sampler);
   sampler.loadStart = Date.now();
   const chaosActions: ChaosAction[] = [];
-  const chaos = chaosFor(r, api, sampler, chaosActions);
+  const chaos = chaosFor(r, sampler, chaosActions);
   const load = await loading;
   if (process.stderr.isTTY && !r.o.quiet) process.stderr.write('\n');
   sampler.loadStart = load.startedAtEpochMs;
@@ -141,7 +126,7 @@ function writeTickets(runDir: string, tickets: AcceptedTicket[]): string {
 /** The sale from the load to the verdict: load (and chaos), drain, the invariants, the result. */
 export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   const { kube, admin, redis, pool, event, productIds } = r;
-  const w: SaleWatch = { kube, admin, redis, event, topic, productIds };
+  const w: SaleWatch = { kube, admin, redis, event, topic, productIds, pods: r.pods };
   const sampler = new Sampler(w);
   sampler.start();
   const { load, loadEnd, chaosActions } = await loadWithChaos(r, api, sampler);
@@ -162,6 +147,13 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
     ticketsFile,
     chaos: o.chaos,
     seedStyle: o.seedStyle,
+    cluster: {
+      nodeReady: await cluster.nodeReady(kube).catch(() => false),
+      helmRelease: `${RELEASE_NAMESPACE}/${RELEASE}`,
+      podsStarted: r.pods.pods().length,
+      podRestarts: r.pods.restarts(),
+      images: r.pods.images(),
+    },
   };
   const demo = demoResult(
     { ...facts, loadStart, loadEnd, sellOutAt, drainedAt, samples, maxLag, chaosActions },

@@ -1,5 +1,6 @@
 // What the demo watches during the sale: once a second the event's phase, the consumer Deployment's desired
-// and ready replicas, the consumer group's Kafka lag and the units sold (the report's timeline and charts);
+// and ready replicas, the consumer group's Kafka lag, the units sold and the pods (the report's timeline,
+// charts and pod table);
 // every 100 ms whether every product is sold out (the sell-out time).
 import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
@@ -7,6 +8,7 @@ import { consumerLag } from '../../operator/resources/lag.js';
 import { consumerGroup } from '../../workloads/shared/kafka/topics.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { readDeployment, readSke, type Kube } from './cluster.js';
+import type { PodTracker } from './pods.js';
 import { sleep } from '../lib/wait.js';
 import { round } from './result.js';
 
@@ -27,6 +29,7 @@ export interface SaleWatch {
   event: string;
   topic: string;
   productIds: number[];
+  pods: PodTracker;
 }
 
 /** The consumer group's lag now; null when Kafka does not answer. */
@@ -83,6 +86,7 @@ export class Sampler {
         readDeployment(this.w.kube, this.w.event),
         kafkaLagNow(this.w),
         soldNow(this.w),
+        this.w.pods.sample(),
       ]);
       if (lag !== null) this.maxLag = Math.max(this.maxLag, lag);
       this.samples.push({

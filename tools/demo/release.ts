@@ -1,0 +1,112 @@
+// The project installed the way a user installs it: `helm upgrade --install` of charts/seckill into the
+// local cluster with tools/demo/values-local.yaml, the images built by tools/stack/images.sh and the
+// connection settings the pods can reach (the stack's node address). Also where the front door answers:
+// its Service's ClusterIP, reached from the host through kube-proxy (a port-forward is too slow for
+// 10k requests a second).
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { ROOT } from '../lib/paths.js';
+import { requireEnv } from '../lib/stack-env.js';
+import { run } from './processes.js';
+
+export const RELEASE = 'seckill';
+export const RELEASE_NAMESPACE = 'seckill-system';
+export const OPERATOR = `${RELEASE}-operator`;
+export const API = `${RELEASE}-api`;
+
+const HINT = 'run through demo.sh (it sources the stack env and the images built by tools/stack/images.sh)';
+
+/** An image reference split as the chart wants it. */
+export function splitImage(ref: string): { repository: string; tag: string } {
+  const at = ref.lastIndexOf(':');
+  if (at <= ref.lastIndexOf('/')) throw new Error(`image ${ref} has no tag`);
+  return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
+}
+
+/** The three images of this build (tools/stack/images.sh exports them). */
+export function localImages(): { operator: string; api: string; consumer: string } {
+  return {
+    operator: requireEnv('SECKILL_IMAGE_OPERATOR', HINT),
+    api: requireEnv('SECKILL_IMAGE_API', HINT),
+    consumer: requireEnv('SECKILL_IMAGE_CONSUMER', HINT),
+  };
+}
+
+/** Where the pods find Kafka, Redis and MySQL (the stack's services on its node address). */
+export function podConnection(): { kafkaBrokers: string; redisUrl: string; mysqlUrl: string } {
+  return {
+    kafkaBrokers: requireEnv('POD_KAFKA_BROKERS', HINT),
+    redisUrl: requireEnv('POD_REDIS_URL', HINT),
+    mysqlUrl: requireEnv('POD_MYSQL_URL', HINT),
+  };
+}
+
+export interface ReleaseOptions {
+  /** Extra `--set-string` values (e.g. the seed-style run's settings). */
+  set?: Record<string, string>;
+}
+
+function releaseValues(o: ReleaseOptions): Record<string, string> {
+  const images = localImages();
+  const conn = podConnection();
+  const values: Record<string, string> = {
+    'connection.kafkaBrokers': conn.kafkaBrokers,
+    'connection.redisUrl': conn.redisUrl,
+    'connection.mysqlUrl': conn.mysqlUrl,
+  };
+  for (const [key, ref] of [
+    ['operator.image', images.operator],
+    ['api.image', images.api],
+    ['operator.consumer.image', images.consumer],
+  ] as const) {
+    const { repository, tag } = splitImage(ref);
+    values[`${key}.repository`] = repository;
+    values[`${key}.tag`] = tag;
+  }
+  return { ...values, ...o.set };
+}
+
+/** helm upgrade --install, waiting until the operator and the front door are Ready. */
+export async function installRelease(o: ReleaseOptions = {}): Promise<string> {
+  const sets = Object.entries(releaseValues(o)).flatMap(([k, v]) => ['--set-string', `${k}=${v}`]);
+  return run(
+    'helm',
+    [
+      'upgrade',
+      '--install',
+      RELEASE,
+      join(ROOT, 'charts/seckill'),
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--create-namespace',
+      '-f',
+      join(ROOT, 'tools/demo/values-local.yaml'),
+      ...sets,
+      '--wait',
+      '--timeout',
+      '180s',
+    ],
+    undefined,
+    200_000,
+  );
+}
+
+export async function uninstallRelease(): Promise<void> {
+  await run(
+    'helm',
+    ['uninstall', RELEASE, '--namespace', RELEASE_NAMESPACE, '--wait', '--timeout', '120s'],
+    undefined,
+    130_000,
+  );
+}
+
+/** The front door's Service address, http://<ClusterIP>:<port>. */
+export async function frontDoorUrl(kc: k8s.KubeConfig): Promise<string> {
+  const svc = await kc
+    .makeApiClient(k8s.CoreV1Api)
+    .readNamespacedService({ name: API, namespace: RELEASE_NAMESPACE });
+  const ip = svc.spec?.clusterIP;
+  const port = svc.spec?.ports?.[0]?.port;
+  if (!ip || !port) throw new Error(`Service ${RELEASE_NAMESPACE}/${API} has no ClusterIP or port`);
+  return `http://${ip}:${port}`;
+}
