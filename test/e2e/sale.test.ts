@@ -1,5 +1,6 @@
-// End to end: a small flash sale through the whole system (CRD + operator + supervisor-run consumers +
-// front door + Kafka + Redis + MariaDB), driven by the demo's entry with --json, then every invariant of
+// End to end: a small flash sale through the whole system on the local cluster (helm install of the chart:
+// operator and front door pods, consumer pods the operator scales, Kafka, Redis, MariaDB), driven by the
+// demo's entry with --json, then every invariant of
 // docs/ARCHITECTURE.md (workloads/consumer/invariants.ts) checked again straight from MySQL and Redis.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -37,6 +38,19 @@ test(
     assert.ok(result.p99Ms > 0 && result.acceptedPerSec > 0);
     assert.notEqual(result.sellOutSeconds, null);
     assert.notEqual(result.drainSeconds, null);
+    // On real pods, from this build's images.
+    assert.equal(result.platform, 'kubernetes');
+    assert.equal(result.nodeReady, true);
+    assert.equal(result.helmRelease, 'seckill-system/seckill');
+    assert.ok(
+      result.podsStarted >= 5,
+      `pods seen: ${result.podsStarted} (2 operators, 2 front doors, consumers)`,
+    );
+    for (const name of ['operator', 'api', 'consumer'])
+      assert.ok(
+        result.images.some((i) => i.includes(`/seckill/${name}:`)),
+        `a pod ran the ${name} image: ${result.images.join(', ')}`,
+      );
     try {
       await assertInvariants(ledger, result, STOCK);
     } finally {
