@@ -44,6 +44,11 @@ export class PodTracker {
     });
   }
 
+  /** Pod uid -> pod name, for every pod seen. */
+  names(): Map<string, string> {
+    return new Map([...this.seen.entries()].map(([uid, p]) => [uid, p.name]));
+  }
+
   pods(): PodSeen[] {
     return [...this.seen.values()].sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -63,6 +63,9 @@ const PRODUCT_HEADER = ['product', 'stock', 'sold (MySQL)', 'seckill (Redis)', '
 const chaosRows = (r: DemoResult): Row[] =>
   r.chaosActions.map((a) => [a.atSeconds, a.tookSeconds, a.action, a.detail]);
 const CHAOS_HEADER = ['t (s)', 'took (s)', 'action', 'detail'];
+const cpuRows = (r: DemoResult): Row[] =>
+  r.cpuDuringLoad.slice(0, 15).map((c) => [c.component, c.percentOfCore]);
+const CPU_HEADER = ['component', '% of one core (during the load)'];
 
 /** The summary for the terminal. */
 export function renderText(r: DemoResult, samples: Sample[]): string {
@@ -75,6 +78,9 @@ export function renderText(r: DemoResult, samples: Sample[]): string {
     textTable(productRows(r), PRODUCT_HEADER),
     '',
     textTable(invariantRows(r), ['invariant check', 'count']),
+    '',
+    'CPU per component while the load ran:',
+    textTable(cpuRows(r), CPU_HEADER),
   ];
   const timeline = samples.filter((_, i) => i % Math.max(1, Math.ceil(samples.length / 30)) === 0);
   lines.push('', 'replicas and lag over time:');
@@ -187,6 +193,14 @@ export function renderHtml(r: DemoResult, load: LoadReport, samples: Sample[], o
       html: htmlTable(
         Object.entries(r.outcomes).sort((a, b) => b[1] - a[1]),
         ['outcome', 'count'],
+      ),
+    },
+    { heading: 'CPU per component while the load ran', html: htmlTable(cpuRows(r), CPU_HEADER) },
+    {
+      heading: `Pods (${r.podsStarted} started, ${r.podRestarts} restarts)`,
+      html: htmlTable(
+        r.images.map((i) => [i]),
+        ['image'],
       ),
     },
   ]);

@@ -3,6 +3,7 @@
 import type { InvariantVerdict } from '../../workloads/consumer/invariants.js';
 import type { LoadReport } from '../load/open-loop.js';
 import type { ChaosAction } from './chaos.js';
+import type { CpuShare } from './cpu.js';
 import type { Sample } from './sampling.js';
 
 export const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
@@ -21,6 +22,8 @@ export type DemoResult = {
   podsStarted: number;
   podRestarts: number;
   images: string[];
+  /** Percent of one core per component while the load ran (cpu.ts). */
+  cpuDuringLoad: CpuShare[];
   offered: number;
   answered: number;
   accepted: number;
@@ -50,6 +53,7 @@ export interface ClusterFacts {
   podsStarted: number;
   podRestarts: number;
   images: string[];
+  cpuDuringLoad: CpuShare[];
 }
 
 export interface RunFacts {

@@ -16,6 +16,7 @@ import { startLoadWorker } from '../load/worker.js';
 import { runChaos, type ChaosAction } from './chaos.js';
 import * as cluster from './cluster.js';
 import type { DemoOptions } from './options.js';
+import { CpuMeter } from './cpu.js';
 import type { PodTracker } from './pods.js';
 import { RELEASE, RELEASE_NAMESPACE } from './release.js';
 import { demoResult, round } from './result.js';
@@ -103,17 +104,20 @@ async function drain(r: DemoRun, w: SaleWatch, tickets: string[], loadEnd: numbe
 
 /** The load, with the chaos actions alongside under --chaos; the load's report and when it ended. */
 async function loadWithChaos(r: DemoRun, api: FrontDoor, sampler: Sampler) {
+  const meter = new CpuMeter(() => r.pods.names());
+  meter.begin();
   const loading = startLoad(r, api, sampler);
   sampler.loadStart = Date.now();
   const chaosActions: ChaosAction[] = [];
   const chaos = chaosFor(r, sampler, chaosActions);
   const load = await loading;
+  const cpu = meter.end();
   if (process.stderr.isTTY && !r.o.quiet) process.stderr.write('\n');
   sampler.loadStart = load.startedAtEpochMs;
   const loadEnd = load.startedAtEpochMs + load.seconds * 1000;
   r.say(`load done: ${load.offered} offered, ${load.accepted} accepted in ${load.seconds}s`);
   await chaos;
-  return { load, loadEnd, chaosActions };
+  return { load, loadEnd, chaosActions, cpu };
 }
 
 /** The accepted tickets, one JSON object a line (the e2e tests and `npm run reconcile -- --tickets` read it). */
@@ -129,7 +133,7 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   const w: SaleWatch = { kube, admin, redis, event, topic, productIds, pods: r.pods };
   const sampler = new Sampler(w);
   sampler.start();
-  const { load, loadEnd, chaosActions } = await loadWithChaos(r, api, sampler);
+  const { load, loadEnd, chaosActions, cpu } = await loadWithChaos(r, api, sampler);
   const ticketsFile = writeTickets(r.runDir, load.tickets);
   const tickets = load.tickets.map((t) => t.ticket);
   const { drainedAt, results } = await drain(r, w, tickets, loadEnd);
@@ -153,6 +157,7 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
       podsStarted: r.pods.pods().length,
       podRestarts: r.pods.restarts(),
       images: r.pods.images(),
+      cpuDuringLoad: cpu,
     },
   };
   const demo = demoResult(
