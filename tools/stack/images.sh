@@ -6,7 +6,6 @@
 #                        and writes them to $SECKILL_RUN/images.env:  eval "$(npm run -s images)"
 #   images.sh build      the same without loading (no containerd needed)
 #   images.sh bases      only the two base images
-#   images.sh cluster    the node's own images (pause = containerd's sandbox_image, CoreDNS), loaded
 #   images.sh refs       the three references the current sources build to (nothing built)
 #   images.sh env        the lines of the last build ($SECKILL_RUN/images.env)
 #   images.sh list       images in buildah's store and in containerd
@@ -34,23 +33,18 @@ IMAGES_ROOT="$(cd "$here/../.." && pwd)"                    # the build context:
 IMAGES_CACHE="${IMAGES_CACHE:-$SECKILL_CACHE/images}"
 IMAGES_ENV="$SECKILL_RUN/images.env"
 IMAGES_LOGS="$SECKILL_RUN/logs"
-# The node's containerd (the stack's node scripts export it; ctr reads the same variable).
-: "${CONTAINERD_ADDRESS:=/work/k8s-proto/run/containerd/containerd.sock}"
+# The cluster node's containerd: the stack's (node.sh) unless told otherwise; `stack.sh env` exports both, and
+# ctr reads the same variables. The pause and CoreDNS images are node.sh's own.
+: "${CONTAINERD_ADDRESS:=$SECKILL_RUN/kube/containerd/containerd.sock}"
 : "${CONTAINERD_NAMESPACE:=k8s.io}"
 : "${DEBIAN_SUITE:=bookworm}"
 : "${DEBIAN_MIRROR:=http://deb.debian.org/debian}"
-: "${KUBE_VERSION:=v1.37.2}"                                # as kube.sh: pause.c comes from k8s.io/kubernetes
-: "${PAUSE_VERSION:=3.10.2}"
-: "${COREDNS_VERSION:=v1.15.0}"
-: "${COREDNS_BIN:=$SECKILL_BIN/coredns}"                    # built by the node scripts
 # npm for the node base, pinned like Node in tools/node.sh (the registry's dist.integrity).
 NPM_VERSION="11.19.1"
 NPM_INTEGRITY="sha512-ztsxKxt/kkIaAs+2i0GU6I+DRmUdrNasxTZKJe9TCdSjKxlhah/4r/hl5ygMD6XAg1qZ9c2TNomR4qgOydp10g=="
 
 BASE_NODE_IMAGE="localhost/seckill-base/node:24-slim"
 BASE_RUNTIME_IMAGE="localhost/seckill-base/nodejs24-debian12:nonroot"
-PAUSE_IMAGE="localhost/seckill-base/pause:$PAUSE_VERSION"          # containerd's sandbox_image
-COREDNS_IMAGE="localhost/seckill-base/coredns:$COREDNS_VERSION"
 PROJECT_REPO="localhost/seckill"
 PROJECT_TARGETS=(operator api consumer)
 INPUTS_LABEL="io.seckill.inputs"
@@ -73,11 +67,11 @@ EOF
 }
 _images_buildah_env
 
-ctr_() { ctr --address "$CONTAINERD_ADDRESS" -n "$CONTAINERD_NAMESPACE" "$@"; }
-containerd_up() { [[ -S "$CONTAINERD_ADDRESS" ]] && ctr_ version >/dev/null 2>&1; }
+images_ctr() { ctr --address "$CONTAINERD_ADDRESS" -n "$CONTAINERD_NAMESPACE" "$@"; }
+images_containerd_up() { [[ -S "$CONTAINERD_ADDRESS" ]] && images_ctr version >/dev/null 2>&1; }
 # Exact-name checks (grep on a here-string: a pipe into grep -q can SIGPIPE its writer under pipefail).
-buildah_has() { buildah inspect --type image "$1" >/dev/null 2>&1; }
-containerd_has() { grep -qxF "$1" <<<"$(ctr_ images ls -q "name==$1" 2>/dev/null)"; }
+images_buildah_has() { buildah inspect --type image "$1" >/dev/null 2>&1; }
+images_containerd_has() { grep -qxF "$1" <<<"$(images_ctr images ls -q "name==$1" 2>/dev/null)"; }
 _label() { buildah inspect --type image --format "{{index .OCIv1.Config.Labels \"$2\"}}" "$1" 2>/dev/null; }
 _sha() { sha256sum | cut -c1-64; }
 
@@ -209,33 +203,6 @@ _build_base() {
 images_bases() { _build_base node "$BASE_NODE_IMAGE"; _build_base runtime "$BASE_RUNTIME_IMAGE"; }
 
 # -------------------------------------------------------------------------------------------------
-# The node's own images: pause (containerd's sandbox_image) and CoreDNS
-# -------------------------------------------------------------------------------------------------
-
-images_pause() {
-  buildah_has "$PAUSE_IMAGE" && return 0
-  local src="$SECKILL_CACHE/go/pkg/mod/k8s.io/kubernetes@$KUBE_VERSION/build/pause/linux/pause.c" dir="$IMAGES_CACHE/build-pause"
-  [[ -f "$src" ]] || die "no $src (the k8s.io/kubernetes@$KUBE_VERSION module): start the stack's kube service once"
-  rm -rf "$dir" && mkdir -p "$dir"
-  # As build/pause/Makefile: CFLAGS = -Os -Wall -Werror -static -DVERSION=v$(TAG)-$(REV)
-  gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-seckill" -o "$dir/pause" "$src" || die "gcc -static pause.c failed"
-  strip "$dir/pause"
-  _commit_tree "$dir" "$PAUSE_IMAGE" --user 65535:65535 --entrypoint '["/pause"]' --os linux --arch amd64
-  rm -rf "$dir"
-  log "built $PAUSE_IMAGE"
-}
-
-images_coredns() {
-  buildah_has "$COREDNS_IMAGE" && return 0
-  local dir="$IMAGES_CACHE/build-coredns"
-  [[ -x "$COREDNS_BIN" ]] || die "no CoreDNS binary at $COREDNS_BIN (COREDNS_BIN)"
-  rm -rf "$dir" && mkdir -p "$dir" && cp "$COREDNS_BIN" "$dir/coredns"
-  _commit_tree "$dir" "$COREDNS_IMAGE" --entrypoint '["/coredns"]' --port 53/udp --port 53/tcp --os linux --arch amd64
-  rm -rf "$dir"
-  log "built $COREDNS_IMAGE"
-}
-
-# -------------------------------------------------------------------------------------------------
 # The project's images
 # -------------------------------------------------------------------------------------------------
 
@@ -276,22 +243,22 @@ images_load() {
   f="$IMAGES_CACHE/archives/$(tr '/:' '__' <<<"${ref#localhost/}").tar"
   rm -f "$f"
   buildah push --quiet "$ref" "docker-archive:$f:$ref" >/dev/null 2>>"$logf" || die "buildah push $ref failed (log: $logf)"
-  ctr_ images import "$f" >>"$logf" 2>&1 || die "ctr images import $ref failed (log: $logf)"
+  images_ctr images import "$f" >>"$logf" 2>&1 || die "ctr images import $ref failed (log: $logf)"
   rm -f "$f"
-  containerd_has "$ref" || die "$ref is not in containerd after its import (log: $logf)"
+  images_containerd_has "$ref" || die "$ref is not in containerd after its import (log: $logf)"
   log "loaded $ref into containerd in $((SECONDS - t0))s"
 }
 
 # images_project [--no-load]: the three images for the current sources; sets IMAGE_REFS.
 images_project() {
   local load=1 refs ref target i=0; [[ "${1:-}" == --no-load ]] && load=0
-  ((load == 0)) || containerd_up || die "containerd is not reachable at $CONTAINERD_ADDRESS (is the cluster up? CONTAINERD_ADDRESS)"
+  ((load == 0)) || images_containerd_up || die "containerd is not reachable at $CONTAINERD_ADDRESS (is the cluster up? CONTAINERD_ADDRESS)"
   refs="$(images_refs)"
   mapfile -t IMAGE_REFS <<<"$refs"
   for target in "${PROJECT_TARGETS[@]}"; do
     ref="${IMAGE_REFS[$i]}"; i=$((i + 1))
-    if ((load)) && containerd_has "$ref"; then continue; fi
-    buildah_has "$ref" || { images_bases; _build_target "$target" "$ref"; }
+    if ((load)) && images_containerd_has "$ref"; then continue; fi
+    images_buildah_has "$ref" || { images_bases; _build_target "$target" "$ref"; }
     ((load == 0)) || images_load "$ref"
   done
   _write_env
@@ -306,12 +273,6 @@ _write_env() {
   cat "$IMAGES_ENV"
 }
 
-images_cluster() {
-  images_pause; images_coredns
-  containerd_up || die "containerd is not reachable at $CONTAINERD_ADDRESS"
-  local img; for img in "$PAUSE_IMAGE" "$COREDNS_IMAGE"; do containerd_has "$img" || images_load "$img"; done
-}
-
 # images_prune: localhost/seckill/* tags other than the current ones, from buildah's store and from containerd
 # (a running container keeps its snapshot; only the name goes).
 images_prune() {
@@ -319,16 +280,16 @@ images_prune() {
   for img in $(buildah images --format '{{.Name}}:{{.Tag}}' | grep "^$PROJECT_REPO/" || true); do
     grep -qxF "$img" <<<"$current" || { buildah rmi "$img" >/dev/null && log "removed $img from buildah"; }
   done
-  if containerd_up; then
-    for img in $(ctr_ images ls -q | grep "^$PROJECT_REPO/" || true); do
-      grep -qxF "$img" <<<"$current" || { ctr_ images rm "$img" >/dev/null && log "removed $img from containerd"; }
+  if images_containerd_up; then
+    for img in $(images_ctr images ls -q | grep "^$PROJECT_REPO/" || true); do
+      grep -qxF "$img" <<<"$current" || { images_ctr images rm "$img" >/dev/null && log "removed $img from containerd"; }
     done
   fi
 }
 
 images_list() {
   echo "== buildah ($CONTAINERS_STORAGE_CONF)"; buildah images
-  if containerd_up; then echo "== containerd $CONTAINERD_ADDRESS ($CONTAINERD_NAMESPACE)"; ctr_ images ls | awk 'NR == 1 || /localhost\//'; fi
+  if images_containerd_up; then echo "== containerd $CONTAINERD_ADDRESS ($CONTAINERD_NAMESPACE)"; images_ctr images ls | awk 'NR == 1 || /localhost\//'; fi
 }
 
 # One build at a time (buildah's store is shared by every caller; the machine has two cores).
@@ -340,14 +301,13 @@ images_main() {
     all) _images_locked images_project ;;
     build) _images_locked images_project --no-load ;;
     bases) _images_locked images_bases ;;
-    cluster) _images_locked images_cluster ;;
     refs) images_refs ;;
     env) [[ -f "$IMAGES_ENV" ]] || die "no $IMAGES_ENV yet: run 'npm run images'"; cat "$IMAGES_ENV" ;;
     list) images_list ;;
     prune) _images_locked images_prune ;;
-    *) die "unknown command '$cmd' (all, build, bases, cluster, refs, env, list, prune)" ;;
+    *) die "unknown command '$cmd' (all, build, bases, refs, env, list, prune)" ;;
   esac
-  case "$cmd" in all | build | bases | cluster) log "images $cmd done in $((SECONDS - t0))s" ;; esac
+  case "$cmd" in all | build | bases) log "images $cmd done in $((SECONDS - t0))s" ;; esac
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
