@@ -131,6 +131,9 @@ function consumerPod(spec: EventSpec, secretName: string): k8s.V1Pod {
   return pod;
 }
 
+/** A client-node model object as the plain JSON the API server returned. */
+const plain = (o: unknown): unknown => JSON.parse(JSON.stringify(o ?? null)) as unknown;
+
 const readPod = (name: string): Promise<k8s.V1Pod> => core.readNamespacedPod({ name, namespace });
 const isReady = (p: k8s.V1Pod): boolean =>
   p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -216,10 +219,14 @@ test('each pod runs its image, Ready through the probes, with the chart security
   for (const c of COMPONENTS) {
     const pod = pods[c];
     assert.ok(pod, `${c} pod started`);
-    assert.deepEqual(pod.spec?.securityContext, values.podSecurityContext, `${c}: pod securityContext`);
+    assert.deepEqual(
+      plain(pod.spec?.securityContext),
+      values.podSecurityContext,
+      `${c}: pod securityContext`,
+    );
     const [container] = pod.spec?.containers ?? [];
     assert.deepEqual(
-      container?.securityContext,
+      plain(container?.securityContext),
       values.containerSecurityContext,
       `${c}: container securityContext`,
     );

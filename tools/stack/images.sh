@@ -243,7 +243,10 @@ images_load() {
   f="$IMAGES_CACHE/archives/$(tr '/:' '__' <<<"${ref#localhost/}").tar"
   rm -f "$f"
   buildah push --quiet "$ref" "docker-archive:$f:$ref" >/dev/null 2>>"$logf" || die "buildah push $ref failed (log: $logf)"
-  images_ctr images import "$f" >>"$logf" 2>&1 || die "ctr images import $ref failed (log: $logf)"
+  # A failed import (containerd stopped halfway, say) may leave the name behind without its unpacked layers:
+  # drop it, so the next run imports again instead of taking the name for the image.
+  images_ctr images import "$f" >>"$logf" 2>&1 \
+    || { images_ctr images rm "$ref" >/dev/null 2>&1; rm -f "$f"; die "ctr images import $ref failed (log: $logf)"; }
   rm -f "$f"
   images_containerd_has "$ref" || die "$ref is not in containerd after its import (log: $logf)"
   log "loaded $ref into containerd in $((SECONDS - t0))s"
