@@ -9,7 +9,7 @@
 #   images.sh refs       the three references the current sources build to (nothing built)
 #   images.sh env        the lines of the last build ($SECKILL_RUN/images.env)
 #   images.sh list       images in buildah's store and in containerd
-#   images.sh prune      older localhost/seckill/* tags out of buildah's store and containerd
+#   images.sh prune      other localhost/seckill/* tags out of buildah's store and containerd (not those in use)
 # Sourced (`source tools/stack/images.sh`), it only defines the settings and functions.
 #
 # Bases (stand-ins for what the Dockerfile pulls by default, made from debootstrap --variant=minbase and the
@@ -276,18 +276,20 @@ _write_env() {
   cat "$IMAGES_ENV"
 }
 
-# images_prune: localhost/seckill/* tags other than the current ones, from buildah's store and from containerd
-# (a running container keeps its snapshot; only the name goes).
+# images_prune: localhost/seckill/* tags other than the current ones, from buildah's store and from containerd,
+# except what a container (a pod, also of another checkout) still runs.
 images_prune() {
-  local current img; current="$(images_refs)"
+  local current img used; current="$(images_refs)"
   for img in $(buildah images --format '{{.Name}}:{{.Tag}}' | grep "^$PROJECT_REPO/" || true); do
     grep -qxF "$img" <<<"$current" || { buildah rmi "$img" >/dev/null && log "removed $img from buildah"; }
   done
-  if images_containerd_up; then
-    for img in $(images_ctr images ls -q | grep "^$PROJECT_REPO/" || true); do
-      grep -qxF "$img" <<<"$current" || { images_ctr images rm "$img" >/dev/null && log "removed $img from containerd"; }
-    done
-  fi
+  images_containerd_up || return 0
+  used="$(images_ctr containers ls 2>/dev/null | awk 'NR > 1 {print $2}')"
+  for img in $(images_ctr images ls -q | grep "^$PROJECT_REPO/" || true); do
+    grep -qxF "$img" <<<"$current" && continue
+    if grep -qxF "$img" <<<"$used"; then log "kept $img (a container runs it)"; continue; fi
+    images_ctr images rm "$img" >/dev/null && log "removed $img from containerd"
+  done
 }
 
 images_list() {
