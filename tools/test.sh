@@ -2,8 +2,8 @@
 # The test command (`npm test`): installs and starts everything it needs, then runs every suite.
 #   1. npm ci when node_modules does not match the lockfile, then build and lint.
 #   2. unit tests (pure logic, no services).
-#   3. the local stack (real Redis, MariaDB, Kafka, etcd + kube-apiserver, helm, promtool), then the
-#      integration and end-to-end suites against it.
+#   3. the local stack (real Redis, MariaDB, Kafka, etcd + kube-apiserver, helm, promtool) and the project's
+#      images loaded into it, then the integration and end-to-end suites against it.
 # The stack is left running for the next run unless CI=true or STACK_DOWN=1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -44,6 +44,11 @@ step "local stack"
 if [[ "${CI:-}" == true ]]; then bash tools/stack/stack.sh down --purge; fi
 eval "$(bash tools/stack/stack.sh up)"
 if [[ "${CI:-}" == true || "${STACK_DOWN:-}" == 1 ]]; then trap 'bash tools/stack/stack.sh down || true; rm -f "$results"' EXIT; fi
+
+step "images"
+# The three images from the Dockerfile, into the cluster's containerd (seconds when the sources are unchanged);
+# their references go to the environment (and to $SECKILL_RUN/images.env) for the suites.
+if images="$(bash tools/stack/images.sh)"; then eval "$images"; else rc=1; fi
 
 suite integration test/integration || rc=1
 suite e2e test/e2e || rc=1

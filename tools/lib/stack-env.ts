@@ -1,6 +1,9 @@
 // Connection settings of the running local stack, as `npm run stack -- env` exports them, and clients and
 // configs pointed at it (for the tests, the benchmarks and the demo).
 // A caller that needs a service fails with a clear message when its variable is missing, never skips.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ApiConfig } from '../../workloads/api/config.js';
 
@@ -15,11 +18,51 @@ export function requireEnv(name: string, hint = STACK_HINT): string {
   return value;
 }
 
+/** The project's images in the cluster's containerd, as `npm run images` built and loaded them. */
+export interface StackImages {
+  operator: string;
+  api: string;
+  consumer: string;
+}
+
+const IMAGES_HINT = 'build and load them: eval "$(npm run -s images)"';
+
+/**
+ * SECKILL_IMAGE_{OPERATOR,API,CONSUMER} from the environment, else from the file `npm run images` writes
+ * ($SECKILL_RUN/images.env, `export NAME=value` lines); throws naming what is missing.
+ */
+export function stackImages(env: NodeJS.ProcessEnv = process.env): StackImages {
+  const file = join(env.SECKILL_RUN ?? join(homedir(), '.cache/seckill/run'), 'images.env');
+  let written: Record<string, string> = {};
+  try {
+    written = Object.fromEntries(
+      [...readFileSync(file, 'utf8').matchAll(/^export (SECKILL_IMAGE_[A-Z]+)=(\S+)$/gm)].map((m) => [
+        m[1] ?? '',
+        m[2] ?? '',
+      ]),
+    );
+  } catch {
+    // No file yet: the variables must come from the environment.
+  }
+  const ref = (target: string): string => {
+    const name = `SECKILL_IMAGE_${target.toUpperCase()}`;
+    const value = env[name] || written[name];
+    if (!value) throw new Error(`${name} is not set and ${file} does not name it: ${IMAGES_HINT}`);
+    return value;
+  };
+  return { operator: ref('operator'), api: ref('api'), consumer: ref('consumer') };
+}
+
 export const stackEnv = {
   kafkaBrokers: (): string[] => requireEnv('KAFKA_BROKERS').split(','),
   redisUrl: (): string => requireEnv('REDIS_URL'),
   mysqlUrl: (): string => requireEnv('MYSQL_URL'),
   kubeconfig: (): string => requireEnv('KUBECONFIG'),
+  /** Where pods reach the same services (the node's address, not loopback). */
+  podKafkaBrokers: (): string[] => requireEnv('POD_KAFKA_BROKERS').split(','),
+  podRedisUrl: (): string => requireEnv('POD_REDIS_URL'),
+  podMysqlUrl: (): string => requireEnv('POD_MYSQL_URL'),
+  images: (): StackImages => stackImages(),
 };
 
 /** A name unique to this test run, so tests sharing one stack never see each other's data. */
