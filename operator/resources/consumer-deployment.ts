@@ -89,6 +89,16 @@ export function buildConsumerDeployment(ev: ParsedEvent, o: ConsumerDeploymentOp
         spec: {
           // The consumer commits offsets only after Redis and MySQL: a drain on SIGTERM needs time.
           terminationGracePeriodSeconds: 60,
+          // The chart's podSecurityContext for the operator and the front door, the same for consumers:
+          // the image's non-root user, the runtime's default seccomp profile.
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          automountServiceAccountToken: false,
           containers: [consumerContainer(ev, o)],
         },
       },
@@ -147,6 +157,7 @@ function consumerContainer(ev: ParsedEvent, o: ConsumerDeploymentOptions): V1Con
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
     },
   };
 }
