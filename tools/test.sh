@@ -2,8 +2,8 @@
 # The test command (`npm test`): installs and starts everything it needs, then runs every suite.
 #   1. npm ci when node_modules does not match the lockfile, then build and lint.
 #   2. unit tests (pure logic, no services).
-#   3. the local stack (real Redis, MariaDB, Kafka, etcd + kube-apiserver, helm, promtool) and the project's
-#      images loaded into it, then the integration and end-to-end suites against it.
+#   3. the local stack (real Redis, MariaDB, Kafka, a single-node Kubernetes cluster, helm, promtool) and the
+#      project's images loaded into it, then the integration and end-to-end suites against it.
 # The stack is left running for the next run unless CI=true or STACK_DOWN=1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

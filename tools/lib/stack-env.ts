@@ -57,11 +57,17 @@ export const stackEnv = {
   kafkaBrokers: (): string[] => requireEnv('KAFKA_BROKERS').split(','),
   redisUrl: (): string => requireEnv('REDIS_URL'),
   mysqlUrl: (): string => requireEnv('MYSQL_URL'),
+  etcdEndpoints: (): string[] => requireEnv('ETCD_ENDPOINTS').split(','),
   kubeconfig: (): string => requireEnv('KUBECONFIG'),
-  /** Where pods reach the same services (the node's address, not loopback). */
+  // The same services as pods in the stack's cluster reach them: at the node address (NODE_IP), where
+  // Redis, MariaDB and etcd listen too and Kafka has a second listener advertising it. What the connection
+  // Secret for pods carries; 127.0.0.1 means the pod itself there.
   podKafkaBrokers: (): string[] => requireEnv('POD_KAFKA_BROKERS').split(','),
   podRedisUrl: (): string => requireEnv('POD_REDIS_URL'),
   podMysqlUrl: (): string => requireEnv('POD_MYSQL_URL'),
+  podEtcdEndpoints: (): string[] => requireEnv('POD_ETCD_ENDPOINTS').split(','),
+  /** The cluster node's address (on the stack's own interface): the apiserver's and the services' for pods. */
+  nodeIp: (): string => requireEnv('NODE_IP'),
   images: (): StackImages => stackImages(),
 };
 

@@ -1,4 +1,5 @@
-# Kafka for the local stack: one KRaft node (broker + controller in one JVM) on loopback.
+# Kafka for the local stack: one KRaft node (broker + controller in one JVM), with a listener on loopback for
+# host clients (KAFKA_PORT) and one on the node address for pods (KAFKA_POD_PORT), each advertising itself.
 # Sourced after lib.sh, never run. Defines kafka_install, kafka_start, kafka_stop,
 # kafka_status, kafka_env and kafka_reset.
 #
@@ -105,11 +106,13 @@ node.id=1
 # (KIP-853 dynamic quorum): with static voters the controller's address lives only here,
 # so a changed KAFKA_CONTROLLER_PORT needs no reformat.
 controller.quorum.voters=1@$STACK_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,CONTROLLER://$STACK_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT
+# PLAINTEXT for host clients on loopback, POD for pods on the node address: a client is told the brokers of
+# the listener it connected to, so each side only ever sees an address it can reach.
+listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,POD://$NODE_IP:$KAFKA_POD_PORT,CONTROLLER://$STACK_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$STACK_HOST:$KAFKA_PORT,POD://$NODE_IP:$KAFKA_POD_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,POD:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$KAFKA_DIR/data
 
 # A single broker: every internal topic must fit on one replica, or the group coordinator
@@ -231,7 +234,7 @@ _kafka_no_error() { [[ "$1" == 00000007????????0000* ]]; }
 
 # _kafka_running: our pid file names a live Kafka JVM (not a process that reused a stale pid).
 _kafka_running() {
-  pid_alive kafka && grep -qa 'kafka\.Kafka' "/proc/$(cat "$SECKILL_RUN/kafka.pid")/cmdline" 2>/dev/null
+  pid_alive kafka && grep -qa 'kafka\.Kafka' "/proc/$(pid_of kafka)/cmdline" 2>/dev/null
 }
 
 _kafka_healthy() { _kafka_running && _kafka_api_versions; }
@@ -264,6 +267,7 @@ kafka_start() {
   fi
   port_open "$KAFKA_PORT" && die "kafka start: port $KAFKA_PORT is taken by another process"
   port_open "$KAFKA_CONTROLLER_PORT" && die "kafka start: port $KAFKA_CONTROLLER_PORT is taken by another process"
+  tcp_open "$NODE_IP" "$KAFKA_POD_PORT" && die "kafka start: $NODE_IP:$KAFKA_POD_PORT (KAFKA_POD_PORT) is taken by another process"
   mkdir -p "$(dirname "$KAFKA_LOG")"
   _kafka_write_config
   _kafka_format
@@ -290,13 +294,16 @@ kafka_stop() {
 
 kafka_status() {
   if _kafka_healthy; then
-    echo "kafka running $STACK_HOST:$KAFKA_PORT"
+    echo "kafka                   running  $STACK_HOST:$KAFKA_PORT (pods: $NODE_IP:$KAFKA_POD_PORT)"
   else
-    echo "kafka stopped $STACK_HOST:$KAFKA_PORT"; return 1
+    echo "kafka                   stopped  $STACK_HOST:$KAFKA_PORT (pods: $NODE_IP:$KAFKA_POD_PORT)"; return 1
   fi
 }
 
-kafka_env() { echo "export KAFKA_BROKERS=$STACK_HOST:$KAFKA_PORT"; }
+kafka_env() {
+  echo "export KAFKA_BROKERS=$STACK_HOST:$KAFKA_PORT"
+  echo "export POD_KAFKA_BROKERS=$NODE_IP:$KAFKA_POD_PORT"
+}
 
 # kafka_reset: stops the broker and deletes its data and config (topics, offsets, cluster id).
 kafka_reset() {

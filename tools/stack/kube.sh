@@ -1,30 +1,41 @@
-# Local Kubernetes control plane for the stack: etcd + kube-apiserver only, plus kubectl and helm.
-# Sourced by the stack orchestrator after lib.sh, never run directly.
+# The local Kubernetes cluster, control-plane half: build of every cluster binary, the PKI and kubeconfigs,
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler. The node half (containerd, kubelet,
+# kube-proxy, CNI, CoreDNS) is node.sh; the interfaces and the guard net.sh. Sourced by stack.sh after lib.sh.
 #
-# There is no kubelet, scheduler or controller-manager: objects are stored and validated (RBAC,
-# CRDs with CEL rules, status subresources, server-side dry-run, Leases, Events all work) but no
-# pod ever runs. That is all the operator/helm tests need.
+# One real single-node cluster: pods run (containerd + runc), get IPs on the pod bridge, Services work
+# (kube-proxy, iptables mode), DNS works (CoreDNS, cluster.local only), RBAC and the Node authorizer are on,
+# ServiceAccount tokens are issued and verified. Host processes and pods use the same apiserver,
+# https://NODE_IP:APISERVER_PORT (the admin kubeconfig is system:masters).
 #
-# No prebuilt binary can be downloaded on our machines, so every binary is built with `go build`
-# from the Go module proxy, in a wrapper module under $SECKILL_CACHE/build, and kept in
-# $SECKILL_BIN with a version stamp: once built, kube_install costs a few stat calls.
+# No prebuilt binary can be downloaded on our machines, so every binary is built with `go build` from the Go
+# module proxy, in a wrapper module under $SECKILL_CACHE/build, and kept in $SECKILL_BIN with a version stamp:
+# once built, kube_install costs a few stat calls.
 
 # Pinned versions (override from the environment to try another one; the stamp files make a change rebuild).
 # - Kubernetes v1.37.2: newest patch of the newest minor the module proxy serves; its go.mod says
-#   `go 1.26.0`, so it builds with the machine's Go 1.26.8 without a toolchain download.
-#   kubectl is built from the same tree so client and server minors always match.
+#   `go 1.26.0`, so it builds with the machine's Go 1.26.8 without a toolchain download. Every Kubernetes
+#   command (apiserver, kubectl, kubelet, ...) is built from the same tree, so all minors match.
 # - etcd v3.7.3: Kubernetes 1.37 is developed and tested against etcd 3.7 (its go.mod requires the
 #   3.7.0 client); 3.7.3 is the newest 3.7 patch served. Also `go 1.26.0`.
 # - helm v3.22.0: newest helm v3 served (`go 1.26.0`); it is compiled against client-go v0.37,
 #   i.e. the same Kubernetes minor as the apiserver.
+# - CoreDNS v1.15.0 (newest served, `go 1.26.0`) and crictl v1.37.0 (cri-tools, the kubelet's minor): plain
+#   `go install`, neither has replace directives.
 : "${KUBE_VERSION:=v1.37.2}"
 : "${ETCD_VERSION:=v3.7.3}"
 : "${HELM_VERSION:=v3.22.0}"
+: "${COREDNS_VERSION:=v1.15.0}"
+: "${CRICTL_VERSION:=v1.37.0}"
 
-KUBE_DIR="$SECKILL_RUN/kube"
+KUBE_DIR="$SECKILL_RUN/kube"                       # everything of the cluster's run: `down --purge` deletes it
 KUBE_PKI="$KUBE_DIR/pki"
-KUBECONFIG_ADMIN="$KUBE_DIR/admin.kubeconfig"
-: "${SERVICE_CLUSTER_IP_RANGE:=10.96.0.0/16}"   # only allocated from, never routed: nothing here runs pods
+KUBE_KCFG="$KUBE_DIR/kubeconfig"                   # one kubeconfig per component
+KUBECONFIG_ADMIN="$KUBE_DIR/admin.kubeconfig"      # O=system:masters: what KUBECONFIG points at
+# Written once the data dir has the cluster's layout. A kube dir without it is from the apiserver-only stack
+# (10.96.0.0/16, loopback apiserver, no node certificates): it is started over instead of half-reused.
+KUBE_LAYOUT="$KUBE_DIR/.cluster-v1"
+KUBE_COMMANDS=(kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy)
+CONTROL_PLANE_DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler)
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -40,16 +51,22 @@ _kube_go() {
     GOTOOLCHAIN="${GOTOOLCHAIN:-local}" GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOWORK=off go "$@"
 }
 
-# _kube_built NAME VERSION: true when $SECKILL_BIN/NAME exists and its stamp names VERSION.
+# _kube_built NAME VERSION: true when $SECKILL_BIN/NAME exists and its stamp names VERSION. A binary the
+# single-node prototype built at the same version ($SECKILL_CACHE/k8s-node/bin, same stamps, same go
+# flags) is adopted instead of rebuilt.
 _kube_built() {
-  [[ -x "$SECKILL_BIN/$1" && "$(cat "$SECKILL_BIN/.$1.version" 2>/dev/null)" == "$2" ]]
+  [[ -x "$SECKILL_BIN/$1" && "$(cat "$SECKILL_BIN/.$1.version" 2>/dev/null)" == "$2" ]] && return 0
+  local proto="$SECKILL_CACHE/k8s-node/bin"
+  [[ -x "$proto/$1" && "$(cat "$proto/.$1.version" 2>/dev/null)" == "$2" ]] || return 1
+  cp -f "$proto/$1" "$SECKILL_BIN/.$1.tmp" && mv -f "$SECKILL_BIN/.$1.tmp" "$SECKILL_BIN/$1" \
+    && echo "$2" > "$SECKILL_BIN/.$1.version" && log "reused $1 $2 from $proto"
 }
 
 # _kube_go_build NAME VERSION DIR PACKAGE LDFLAGS: builds PACKAGE in wrapper module DIR into
 # $SECKILL_BIN/NAME and writes its stamp. The binary is written next to its target and renamed,
 # so an interrupted build never leaves a half-written binary behind a valid stamp.
 _kube_go_build() {
-  local name="$1" version="$2" dir="$3" pkg="$4" ldflags="$5" logf="$SECKILL_RUN/logs/build-$1.log" t0=$SECONDS
+  local name="$1" version="$2" dir="$3" pkg="$4" ldflags="$5" logf="$SECKILL_LOGS/build-$1.log" t0=$SECONDS
   log "building $name $version (go build, log: $logf)"
   (cd "$dir" && _kube_go build -trimpath -ldflags "-s -w $ldflags" -o "$SECKILL_BIN/.$name.tmp" "$pkg") >>"$logf" 2>&1 \
     || die "go build of $name $version failed (log: $logf)"
@@ -58,12 +75,25 @@ _kube_go_build() {
   log "built $name $version in $((SECONDS - t0))s"
 }
 
-# _kube_tidy NAME DIR: resolves the wrapper module's dependencies (fills go.sum), then marks the
-# wrapper ready, so that a wrapper whose preparation was interrupted is made again next time.
+# _kube_go_install NAME VERSION MODULE/PACKAGE@VERSION [LDFLAGS]: `go install` of a module that builds on
+# its own (no replace directives), into $SECKILL_BIN/NAME with its stamp.
+_kube_go_install() {
+  local name="$1" version="$2" pkg="$3" logf="$SECKILL_LOGS/build-$1.log" t0=$SECONDS gobin="$SECKILL_CACHE/build/gobin"
+  log "building $name $version (go install $pkg, log: $logf)"
+  mkdir -p "$gobin"
+  (cd "$SECKILL_CACHE/build" && GOBIN="$gobin" _kube_go install -trimpath -ldflags "-s -w ${4:-}" "$pkg") >>"$logf" 2>&1 \
+    || die "go install $pkg failed (log: $logf)"
+  mv -f "$gobin/$name" "$SECKILL_BIN/$name"
+  echo "$version" > "$SECKILL_BIN/.$name.version"
+  log "built $name $version in $((SECONDS - t0))s"
+}
+
+# _kube_tidy NAME DIR [MARK]: resolves the wrapper module's dependencies (fills go.sum), then marks the
+# wrapper ready (with MARK), so that a wrapper whose preparation was interrupted is made again next time.
 _kube_tidy() {
-  local logf="$SECKILL_RUN/logs/build-$1.log"
+  local logf="$SECKILL_LOGS/build-$1.log"
   (cd "$2" && _kube_go mod tidy) >>"$logf" 2>&1 || die "go mod tidy for $1 failed (log: $logf)"
-  touch "$2/.ready"
+  echo "${3:-}" > "$2/.ready"
 }
 
 # _kube_wrapper_init DIR MODULE: an empty wrapper module (go commands then run inside it, never
@@ -73,17 +103,18 @@ _kube_wrapper_init() {
   printf 'module %s\n\ngo 1.26.0\n' "$2" > "$1/go.mod"
 }
 
-# _kube_wrapper_kubernetes: wrapper module that builds cmd/kube-apiserver and cmd/kubectl of
-# k8s.io/kubernetes $KUBE_VERSION. k8s.io/kubernetes requires its staging modules (k8s.io/api,
-# k8s.io/client-go, ...) at v0.0.0 and replaces them with ./staging/src/... directories, and a
-# dependency's replace directives are ignored, so the wrapper replaces each of them with its
-# published v0.<minor>.<patch> release. The list is read from the release's own go.mod so a new
-# staging module in a later release is picked up. Staging modules the proxy does not serve (the
-# sample-* examples, imported by nothing we build) are replaced with an empty local stub module.
+# _kube_wrapper_kubernetes: wrapper module that builds the KUBE_COMMANDS of k8s.io/kubernetes $KUBE_VERSION.
+# k8s.io/kubernetes requires its staging modules (k8s.io/api, k8s.io/client-go, ...) at v0.0.0 and
+# replaces them with ./staging/src/... directories, and a dependency's replace directives are ignored,
+# so the wrapper replaces each of them with its published v0.<minor>.<patch> release. The list is read
+# from the release's own go.mod so a new staging module in a later release is picked up. Staging
+# modules the proxy does not serve (the sample-* examples, imported by nothing we build) are replaced
+# with an empty local stub module. The .ready mark names the commands: a wrapper made for fewer (the
+# apiserver-only stack's) is made again.
 _kube_wrapper_kubernetes() {
-  local dir="$1" logf="$SECKILL_RUN/logs/build-kube-apiserver.log" gomod staging=() m stubs
-  local staging_version="v0.${KUBE_VERSION#v1.}"
-  [[ -f "$dir/.ready" ]] && return 0
+  local dir="$1" logf="$SECKILL_LOGS/build-kube-apiserver.log" gomod staging=() m stubs
+  local staging_version="v0.${KUBE_VERSION#v1.}" mark="${KUBE_COMMANDS[*]}"
+  [[ -f "$dir/.ready" && "$(cat "$dir/.ready")" == "$mark" ]] && return 0
   _kube_wrapper_init "$dir" seckill.local/build/kubernetes
   log "preparing the k8s.io/kubernetes $KUBE_VERSION wrapper module (log: $logf)"
   gomod="$(cd "$dir" && _kube_go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>>"$logf" \
@@ -95,13 +126,7 @@ _kube_wrapper_kubernetes() {
   stubs="$(cd "$dir" && _kube_go list -m -e -f '{{if .Error}}{{.Path}}{{end}}' \
     "${staging[@]/%/@$staging_version}" 2>>"$logf")"
   {
-    echo "module seckill.local/build/kubernetes"
-    echo
-    echo "go 1.26.0"
-    echo
-    echo "require k8s.io/kubernetes $KUBE_VERSION"
-    echo
-    echo "replace ("
+    printf 'module seckill.local/build/kubernetes\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
     for m in "${staging[@]}"; do
       if grep -qxF "$m" <<<"$stubs"; then
         mkdir -p "$dir/stub/$m" && printf 'module %s\n\ngo 1.22\n' "$m" > "$dir/stub/$m/go.mod"
@@ -114,9 +139,12 @@ _kube_wrapper_kubernetes() {
   } > "$dir/go.mod"
   [[ -n "$stubs" ]] && log "not served by the proxy, stubbed: $(paste -sd' ' <<<"$stubs")"
   # Blank imports of the commands so that `go mod tidy` keeps what they need (the usual tools.go).
-  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' \
-    > "$dir/tools.go"
-  _kube_tidy kube-apiserver "$dir"
+  {
+    printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for m in "${KUBE_COMMANDS[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$m"; done
+    printf ')\n'
+  } > "$dir/tools.go"
+  _kube_tidy kube-apiserver "$dir" "$mark"
 }
 
 # _kube_version_ldflags: what Kubernetes' hack/lib/version.sh stamps, so that `kubectl version`
@@ -134,14 +162,13 @@ _kube_version_ldflags() {
 }
 
 _kube_install_kubernetes() {
-  local dir="$SECKILL_CACHE/build/kubernetes-$KUBE_VERSION" ldflags
-  _kube_built kube-apiserver "$KUBE_VERSION" && _kube_built kubectl "$KUBE_VERSION" && return 0
-  _kube_wrapper_kubernetes "$dir"
-  ldflags="$(_kube_version_ldflags)"
-  _kube_built kube-apiserver "$KUBE_VERSION" \
-    || _kube_go_build kube-apiserver "$KUBE_VERSION" "$dir" k8s.io/kubernetes/cmd/kube-apiserver "$ldflags"
-  _kube_built kubectl "$KUBE_VERSION" \
-    || _kube_go_build kubectl "$KUBE_VERSION" "$dir" k8s.io/kubernetes/cmd/kubectl "$ldflags"
+  local dir="$SECKILL_CACHE/build/kubernetes-$KUBE_VERSION" ldflags="" c
+  for c in "${KUBE_COMMANDS[@]}"; do
+    _kube_built "$c" "$KUBE_VERSION" && continue
+    _kube_wrapper_kubernetes "$dir"
+    [[ -n "$ldflags" ]] || ldflags="$(_kube_version_ldflags)"
+    _kube_go_build "$c" "$KUBE_VERSION" "$dir" "k8s.io/kubernetes/cmd/$c" "$ldflags"
+  done
 }
 
 # etcd's own main package lives in the root module go.etcd.io/etcd/v3, which only builds inside
@@ -181,90 +208,116 @@ _kube_install_helm() {
   _kube_go_build helm "$HELM_VERSION" "$dir" helm.sh/helm/v3/cmd/helm "$ldflags"
 }
 
-# kube_install: builds whatever of etcd, kube-apiserver, kubectl and helm is missing or stale.
-# One go build at a time: they are CPU and memory heavy and the machine has 2 cores.
+# kube_install: the node's apt packages, then builds whatever of etcd, the Kubernetes commands, helm,
+# CoreDNS and crictl is missing or stale. One go build at a time: they are CPU and memory heavy and
+# the machine has 2 cores.
 kube_install() {
+  node_install_packages
   command -v go >/dev/null || die "go is needed to build the Kubernetes binaries"
-  mkdir -p "$SECKILL_RUN/logs" "$SECKILL_CACHE/build"
+  mkdir -p "$SECKILL_LOGS" "$SECKILL_CACHE/build"
   _kube_install_etcd
   _kube_install_kubernetes
   _kube_install_helm
+  _kube_built coredns "$COREDNS_VERSION" \
+    || _kube_go_install coredns "$COREDNS_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION"
+  _kube_built crictl "$CRICTL_VERSION" \
+    || _kube_go_install crictl "$CRICTL_VERSION" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
+      "-X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION"
 }
 
 # ---------------------------------------------------------------------------------------------
-# Run
+# PKI and kubeconfigs
 # ---------------------------------------------------------------------------------------------
 
-# _kube_pki: CA, apiserver serving cert, service-account key pair and admin client cert, made
-# once with openssl and kept (a restart keeps the same CA, so kubeconfigs handed out stay valid).
-# Made in a scratch dir and renamed at the end, so an interrupted run leaves no half-made PKI.
+# _kube_pki: a CA of our own and every certificate the cluster needs, made once with openssl and kept (a
+# restart keeps the same CA, so kubeconfigs handed out stay valid). Made in a scratch dir and renamed at the
+# end, so an interrupted run leaves no half-made PKI.
 _kube_pki() {
-  [[ -f "$KUBE_PKI/admin.crt" ]] && return 0
-  local tmp="$KUBE_DIR/pki.tmp" logf="$SECKILL_RUN/logs/kube-pki.log"
+  [[ -f "$KUBE_PKI/.done" ]] && return 0
+  local tmp="$KUBE_DIR/pki.tmp" logf="$SECKILL_LOGS/kube-pki.log"
   rm -rf "$tmp" && mkdir -p "$tmp" && chmod 700 "$tmp"
-  log "generating the Kubernetes PKI in $KUBE_PKI"
-  # The first address of the service range is the `kubernetes` Service's ClusterIP: in the SANs
-  # as on any cluster (nothing routes it here, but in-cluster style clients validate against it).
-  local svc_ip="${SERVICE_CLUSTER_IP_RANGE%.*/*}.1" host_san=""
-  [[ "$STACK_HOST" != 127.0.0.1 ]] && host_san=",IP:$STACK_HOST"
+  log "generating the Kubernetes PKI in $KUBE_PKI (log: $logf)"
   (
     set -e
     cd "$tmp"
     openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -keyout ca.key -out ca.crt \
       -subj "/CN=seckill-kube-ca" -addext "basicConstraints=critical,CA:TRUE" \
       -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
-    # _sign NAME SUBJECT EXTENSIONS: a key and a CA-signed cert valid 10 years.
+    # _sign NAME SUBJECT EXTENDED-KEY-USAGE [SUBJECT-ALT-NAMES]: a key and a CA-signed cert valid 10 years.
     _sign() {
       openssl req -new -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2"
-      printf '%s\n' "$3" > "$1.ext"
+      { echo "basicConstraints=CA:FALSE"; echo "keyUsage=critical,digitalSignature,keyEncipherment"
+        echo "extendedKeyUsage=$3"; [[ -z "${4:-}" ]] || echo "subjectAltName=$4"; } > "$1.ext"
       openssl x509 -req -sha256 -days 3650 -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
         -out "$1.crt" -extfile "$1.ext"
       rm -f "$1.csr" "$1.ext"
     }
-    _sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1$host_san,IP:$svc_ip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    # Serving: the node IP (host processes and pods, through the `kubernetes` Service's endpoint), the
+    # Service's ClusterIP and in-cluster names, loopback for completeness.
+    _sign apiserver "/CN=kube-apiserver" serverAuth \
+      "IP:$NODE_IP,IP:$KUBERNETES_SVC_IP,IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.$CLUSTER_DOMAIN"
     # O=system:masters is bound to cluster-admin by the apiserver's bootstrap RBAC policy.
-    _sign admin "/O=system:masters/CN=admin" "basicConstraints=CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=clientAuth"
-    # Service-account tokens: signed with sa.key, verified with sa.pub.
+    _sign admin "/O=system:masters/CN=admin" clientAuth
+    # The apiserver's client cert towards the kubelet (logs, exec, port-forward).
+    _sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+    # The Node authorizer and NodeRestriction admit a kubelet by CN=system:node:<node>, O=system:nodes.
+    _sign kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
+    _sign kubelet "/CN=$NODE_NAME" serverAuth "IP:$NODE_IP,DNS:$NODE_NAME"
+    # The bootstrap RBAC policy has roles for these user names.
+    _sign kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
+    _sign kube-scheduler "/CN=system:kube-scheduler" clientAuth
+    _sign kube-proxy "/CN=system:kube-proxy" clientAuth
+    # Service-account tokens: signed with sa.key (apiserver, controller-manager), verified with sa.pub.
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key
     openssl pkey -in sa.key -pubout -out sa.pub
+    chmod 600 ./*.key
+    touch .done
   ) >"$logf" 2>&1 || die "generating the Kubernetes PKI failed (log: $logf)"
   rm -rf "$KUBE_PKI" && mv "$tmp" "$KUBE_PKI"
 }
 
-# _kube_kubeconfig: the admin kubeconfig, certs embedded so it can be copied anywhere.
-# Rewritten on every start (cheap), so a change of STACK_HOST/APISERVER_PORT is picked up.
+# _kube_kubeconfig FILE USER CERT: a kubeconfig for client cert $KUBE_PKI/CERT.{crt,key}, certs embedded so
+# it can be copied anywhere. Rewritten on every start (cheap), so a change of NODE_IP/APISERVER_PORT is
+# picked up. Not world-readable: it holds a key.
 _kube_kubeconfig() {
-  local b64="base64 -w0"
-  rm -f "$KUBECONFIG_ADMIN.tmp"
-  (umask 077 && : > "$KUBECONFIG_ADMIN.tmp")   # holds the admin key: not world-readable
-  cat >> "$KUBECONFIG_ADMIN.tmp" <<YAML
+  local f="$1" b64="base64 -w0"
+  mkdir -p "$(dirname "$f")"
+  rm -f "$f.tmp"
+  (umask 077 && : > "$f.tmp")
+  cat >> "$f.tmp" <<YAML
 apiVersion: v1
 kind: Config
 clusters:
 - name: seckill
   cluster:
-    server: https://$STACK_HOST:$APISERVER_PORT
+    server: https://$NODE_IP:$APISERVER_PORT
     certificate-authority-data: $($b64 "$KUBE_PKI/ca.crt")
 users:
-- name: admin
+- name: $2
   user:
-    client-certificate-data: $($b64 "$KUBE_PKI/admin.crt")
-    client-key-data: $($b64 "$KUBE_PKI/admin.key")
+    client-certificate-data: $($b64 "$KUBE_PKI/$3.crt")
+    client-key-data: $($b64 "$KUBE_PKI/$3.key")
 contexts:
 - name: seckill
   context:
     cluster: seckill
-    user: admin
+    user: $2
     namespace: default
 current-context: seckill
 YAML
-  mv -f "$KUBECONFIG_ADMIN.tmp" "$KUBECONFIG_ADMIN"
+  mv -f "$f.tmp" "$f"
 }
+
+_kube_kubeconfigs() {
+  _kube_kubeconfig "$KUBECONFIG_ADMIN" admin admin
+  local c
+  for c in kube-controller-manager kube-scheduler kube-proxy; do _kube_kubeconfig "$KUBE_KCFG/$c.kubeconfig" "$c" "$c"; done
+  _kube_kubeconfig "$KUBE_KCFG/kubelet.kubeconfig" "system:node:$NODE_NAME" kubelet-client
+}
+
+# ---------------------------------------------------------------------------------------------
+# Control plane
+# ---------------------------------------------------------------------------------------------
 
 _kube_etcd_healthy() {
   curl -fsS --max-time 2 "http://$STACK_HOST:$ETCD_PORT/health" 2>/dev/null | grep -q '"health":"true"'
@@ -272,122 +325,195 @@ _kube_etcd_healthy() {
 
 _kube_apiserver_ready() {
   [[ "$(curl -fsS --max-time 3 --cacert "$KUBE_PKI/ca.crt" --cert "$KUBE_PKI/admin.crt" --key "$KUBE_PKI/admin.key" \
-    "https://$STACK_HOST:$APISERVER_PORT/readyz" 2>/dev/null)" == ok ]]
+    "https://$NODE_IP:$APISERVER_PORT/readyz" 2>/dev/null)" == ok ]]
 }
 
-_kube_kubectl() { "$SECKILL_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+# _kube_healthz PORT: the /healthz of a component serving TLS on loopback (self-signed: not verified).
+_kube_healthz() { curl -fsSk --max-time 2 "https://127.0.0.1:$1/healthz" 2>/dev/null | grep -q ok; }
 
-# _kube_wait NAME STEP LOGFILE TIMEOUT COMMAND...: wait_until COMMAND succeeds, but fail at once
-# (instead of at the timeout) when daemon NAME has exited, e.g. on a bad flag.
-_kube_wait() {
-  local name="$1" step="$2" logf="$3" timeout="$4"; shift 4
-  wait_until "$step" "$logf" "$timeout" _kube_ready_or_exited "$name" "$@"
-  if ! pid_alive "$name"; then
-    log "last lines of $logf:"; tail -n 20 "$logf" >&2 2>/dev/null || true
-    die "$name exited while waiting for: $step (log: $logf)"
-  fi
-}
-_kube_ready_or_exited() { ! pid_alive "$1" || "${@:2}"; }
+kube_kubectl() { "$SECKILL_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
+
+# _kube_port_free HOST PORT VARIABLE: fails naming the setting when someone else listens there.
+_kube_port_free() { ! tcp_open "$1" "$2" || die "$1:$2 ($3) is taken by another process"; }
 
 _kube_start_etcd() {
-  local logf="$SECKILL_RUN/logs/etcd.log"
+  local logf="$SECKILL_LOGS/etcd.log"
   if pid_alive etcd && _kube_etcd_healthy; then return 0; fi
   pid_alive etcd && stop_daemon etcd          # ours but unhealthy: restart it
-  port_open "$ETCD_PORT" && die "port $ETCD_PORT (ETCD_PORT) is taken by another process"
-  port_open "$ETCD_PEER_PORT" && die "port $ETCD_PEER_PORT (ETCD_PEER_PORT) is taken by another process"
+  _kube_port_free "$STACK_HOST" "$ETCD_PORT" ETCD_PORT
+  _kube_port_free "$NODE_IP" "$ETCD_PORT" ETCD_PORT
+  _kube_port_free "$STACK_HOST" "$ETCD_PEER_PORT" ETCD_PEER_PORT
   mkdir -p "$KUBE_DIR/etcd" && chmod 700 "$KUBE_DIR/etcd"
-  log "starting etcd on $STACK_HOST:$ETCD_PORT (log: $logf)"
-  # Plain http on loopback: only the apiserver talks to it. --unsafe-no-fsync: a throwaway test
-  # store, and fsync latency on CI disks is the main cause of slow etcd and apiserver timeouts.
+  log "starting etcd on $STACK_HOST:$ETCD_PORT and $NODE_IP:$ETCD_PORT (log: $logf)"
+  # Plain http. On NODE_IP too: the consumer's optional etcd-lock stock guard runs in pods (its own key
+  # prefix). --unsafe-no-fsync: a throwaway test store, and fsync latency on CI disks is the main cause of
+  # slow etcd and apiserver timeouts. No metrics listener.
   start_daemon etcd "$logf" "$SECKILL_BIN/etcd" \
     --name seckill \
     --data-dir "$KUBE_DIR/etcd" \
-    --listen-client-urls "http://$STACK_HOST:$ETCD_PORT" \
-    --advertise-client-urls "http://$STACK_HOST:$ETCD_PORT" \
+    --listen-client-urls "http://$STACK_HOST:$ETCD_PORT,http://$NODE_IP:$ETCD_PORT" \
+    --advertise-client-urls "http://$STACK_HOST:$ETCD_PORT,http://$NODE_IP:$ETCD_PORT" \
     --listen-peer-urls "http://$STACK_HOST:$ETCD_PEER_PORT" \
     --initial-advertise-peer-urls "http://$STACK_HOST:$ETCD_PEER_PORT" \
     --initial-cluster "seckill=http://$STACK_HOST:$ETCD_PEER_PORT" \
     --initial-cluster-state new \
+    --listen-metrics-urls "" \
     --unsafe-no-fsync \
     --log-level warn
-  _kube_wait etcd "etcd health" "$logf" 60 _kube_etcd_healthy
+  daemon_wait etcd "etcd health" "$logf" 60 _kube_etcd_healthy
 }
 
 _kube_start_apiserver() {
-  local logf="$SECKILL_RUN/logs/kube-apiserver.log"
+  local logf="$SECKILL_LOGS/kube-apiserver.log"
   if pid_alive kube-apiserver && _kube_apiserver_ready; then return 0; fi
   pid_alive kube-apiserver && stop_daemon kube-apiserver 30
-  port_open "$APISERVER_PORT" && die "port $APISERVER_PORT (APISERVER_PORT) is taken by another process"
-  log "starting kube-apiserver on https://$STACK_HOST:$APISERVER_PORT (log: $logf)"
-  # --endpoint-reconciler-type=none: the default reconciler publishes the advertise address in
-  #   the `kubernetes` Endpoints, and the apiserver refuses to start with a loopback one ("cannot
-  #   use public IP 127.0.0.1 with endpoint reconciler ... may not be in the loopback range").
-  # --disable-admission-plugins=ServiceAccount: that plugin rejects every Pod whose service
-  #   account does not exist ("error looking up service account default/default"), and without
-  #   kube-controller-manager no namespace ever gets its `default` ServiceAccount, so no bare Pod
-  #   could be created. Deployments, CRs, ServiceAccounts and TokenRequests are not affected.
-  # --authorization-mode=RBAC: as in production; the admin cert is in system:masters.
+  _kube_port_free "$NODE_IP" "$APISERVER_PORT" APISERVER_PORT
+  log "starting kube-apiserver on https://$NODE_IP:$APISERVER_PORT (log: $logf)"
+  # --bind-address/--advertise-address NODE_IP: host processes and pods use the same address (pods through
+  #   the `kubernetes` Service, whose endpoint the default lease reconciler publishes); nothing on eth0.
+  # --authorization-mode Node,RBAC + NodeRestriction: the kubelet acts as system:node:<name> only.
+  # ServiceAccount admission is on (the default): the controller-manager creates the `default` SAs and the
+  #   kube-root-ca.crt ConfigMaps, tokens are signed with sa.key and issued for the cluster's issuer.
+  # --kubelet-*: apiserver -> kubelet (logs, exec, port-forward) over TLS, the kubelet's serving cert
+  #   verified against our CA, reached by its InternalIP (NODE_IP).
   # --allow-privileged: charts that ask for privileged containers are accepted as on kind/k3s.
   start_daemon kube-apiserver "$logf" "$SECKILL_BIN/kube-apiserver" \
-    --bind-address "$STACK_HOST" \
-    --advertise-address "$STACK_HOST" \
+    --bind-address "$NODE_IP" \
+    --advertise-address "$NODE_IP" \
     --secure-port "$APISERVER_PORT" \
     --etcd-servers "http://$STACK_HOST:$ETCD_PORT" \
     --tls-cert-file "$KUBE_PKI/apiserver.crt" \
     --tls-private-key-file "$KUBE_PKI/apiserver.key" \
     --client-ca-file "$KUBE_PKI/ca.crt" \
-    --authorization-mode RBAC \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --kubelet-client-certificate "$KUBE_PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$KUBE_PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$KUBE_PKI/ca.crt" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
+    --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction \
+    --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
     --service-account-key-file "$KUBE_PKI/sa.pub" \
     --service-account-signing-key-file "$KUBE_PKI/sa.key" \
-    --service-cluster-ip-range "$SERVICE_CLUSTER_IP_RANGE" \
-    --endpoint-reconciler-type none \
-    --disable-admission-plugins ServiceAccount \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
     --allow-privileged=true \
     --profiling=false
-  _kube_wait kube-apiserver "kube-apiserver /readyz" "$logf" 120 _kube_apiserver_ready
+  daemon_wait kube-apiserver "kube-apiserver /readyz" "$logf" 120 _kube_apiserver_ready
   # /readyz can answer before the bootstrap controller has created the system namespaces.
-  _kube_wait kube-apiserver "namespace default" "$logf" 30 _kube_kubectl get namespace default
+  daemon_wait kube-apiserver "namespace default" "$logf" 30 kube_kubectl get namespace default
 }
 
-# kube_start: etcd, then kube-apiserver once etcd is healthy; returns when kubectl works.
-# Builds the binaries first if they are missing (kube_install is a no-op once they are).
+_kube_start_controller_manager() {
+  local logf="$SECKILL_LOGS/kube-controller-manager.log" k="$KUBE_KCFG/kube-controller-manager.kubeconfig"
+  pid_alive kube-controller-manager && return 0
+  _kube_port_free 127.0.0.1 "$CONTROLLER_MANAGER_PORT" CONTROLLER_MANAGER_PORT
+  log "starting kube-controller-manager (log: $logf)"
+  # One credential per controller (--use-service-account-credentials), SA tokens and kube-root-ca.crt,
+  # certificate signing with our CA, the node's pod CIDR, no leader election (one instance).
+  start_daemon kube-controller-manager "$logf" "$SECKILL_BIN/kube-controller-manager" \
+    --kubeconfig "$k" --authentication-kubeconfig "$k" --authorization-kubeconfig "$k" \
+    --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --leader-elect=false \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file "$KUBE_PKI/sa.key" --root-ca-file "$KUBE_PKI/ca.crt" \
+    --cluster-signing-cert-file "$KUBE_PKI/ca.crt" --cluster-signing-key-file "$KUBE_PKI/ca.key" \
+    --allocate-node-cidrs=true --cluster-cidr "$POD_CIDR" --node-cidr-mask-size-ipv4 "${POD_CIDR#*/}" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --profiling=false
+  daemon_wait kube-controller-manager "kube-controller-manager /healthz" "$logf" 60 _kube_healthz "$CONTROLLER_MANAGER_PORT"
+}
+
+_kube_start_scheduler() {
+  local logf="$SECKILL_LOGS/kube-scheduler.log" k="$KUBE_KCFG/kube-scheduler.kubeconfig"
+  pid_alive kube-scheduler && return 0
+  _kube_port_free 127.0.0.1 "$SCHEDULER_PORT" SCHEDULER_PORT
+  log "starting kube-scheduler (log: $logf)"
+  start_daemon kube-scheduler "$logf" "$SECKILL_BIN/kube-scheduler" \
+    --kubeconfig "$k" --authentication-kubeconfig "$k" --authorization-kubeconfig "$k" \
+    --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false
+  daemon_wait kube-scheduler "kube-scheduler /healthz" "$logf" 60 _kube_healthz "$SCHEDULER_PORT"
+}
+
+# _kube_timed STEP: runs STEP and appends its wall time to logs/kube-start-times.txt (docs/STACK.md's table).
+_kube_timed() {
+  local t0; t0="$(date +%s%N)"
+  "$1"
+  printf '%-32s %6d ms\n' "${1#_}" $((($(date +%s%N) - t0) / 1000000)) >> "$SECKILL_LOGS/kube-start-times.txt"
+}
+
+# kube_start: the whole cluster, in order (etcd, apiserver, controller-manager, scheduler, then the node:
+# containerd, kubelet, kube-proxy, CoreDNS); returns once the node is Ready and DNS answers. Builds the
+# binaries first if they are missing (a no-op once they are). Idempotent: running daemons are kept.
 kube_start() {
+  local t0=$SECONDS step
   kube_install
-  mkdir -p "$KUBE_DIR" "$SECKILL_RUN/logs" && chmod 700 "$KUBE_DIR"
-  _kube_pki
-  _kube_kubeconfig
-  _kube_start_etcd
-  _kube_start_apiserver
+  if [[ -d "$KUBE_DIR" && ! -f "$KUBE_LAYOUT" ]]; then
+    log "$KUBE_DIR is from the apiserver-only stack: starting the cluster's data over"
+    kube_stop
+    rm -rf "$KUBE_DIR"
+  fi
+  mkdir -p "$KUBE_DIR" && chmod 700 "$KUBE_DIR" && touch "$KUBE_LAYOUT"
+  printf '\n== kube start %s\n' "$(date -Is)" >> "$SECKILL_LOGS/kube-start-times.txt"
+  node_sweep_if_crashed
+  net_up   # (idempotent: the interfaces and the guard, whatever happened to them since `stack up`)
+  for step in _kube_pki _kube_kubeconfigs _kube_start_etcd _kube_start_apiserver _kube_start_controller_manager \
+      _kube_start_scheduler "${NODE_START_STEPS[@]}"; do
+    _kube_timed "$step"
+  done
+  log "kube: cluster up in $((SECONDS - t0))s (node $NODE_NAME Ready, CoreDNS answering; step times: $SECKILL_LOGS/kube-start-times.txt)"
 }
 
-# kube_stop: apiserver first (so it does not spin on a vanished etcd while draining), then etcd.
-# Data and PKI are kept.
+# kube_stop: the node first (no new pods; every pod's sandbox torn down through the CRI, then the sweep of
+# what is left on the host), then the control plane, apiserver before etcd. Data and PKI are kept.
 kube_stop() {
+  node_stop
+  stop_daemon kube-scheduler 10
+  stop_daemon kube-controller-manager 10
   stop_daemon kube-apiserver 30
   stop_daemon etcd 20
 }
 
-# kube_status: one line per component; non-zero when any is down.
-kube_status() {
-  local rc=0 name port state
-  for name in etcd kube-apiserver; do
-    if [[ $name == etcd ]]; then port=$ETCD_PORT; else port=$APISERVER_PORT; fi
-    if pid_alive "$name" && port_open "$port"; then state=running; else state=stopped; rc=1; fi
-    printf '%-15s %-8s %s:%s\n' "$name" "$state" "$STACK_HOST" "$port"
-  done
-  return "$rc"
+# kube_kill: SIGKILL every process of the cluster (daemons, shims, containers) and clean nothing, as a crash.
+kube_kill() {
+  local d
+  for d in "${CONTROL_PLANE_DAEMONS[@]}"; do kill_daemon "$d"; done
+  node_kill
 }
 
-# kube_env: the line that points kubectl and helm at the stack (PATH is the orchestrator's).
+# kube_status: one line per daemon; non-zero when any is down.
+kube_status() {
+  local rc=0 name where
+  for name in "${CONTROL_PLANE_DAEMONS[@]}"; do
+    case $name in
+      etcd) where="$STACK_HOST:$ETCD_PORT $NODE_IP:$ETCD_PORT" ;;
+      kube-apiserver) where="https://$NODE_IP:$APISERVER_PORT" ;;
+      kube-controller-manager) where="127.0.0.1:$CONTROLLER_MANAGER_PORT" ;;
+      kube-scheduler) where="127.0.0.1:$SCHEDULER_PORT" ;;
+    esac
+    _kube_status_line "$name" "$where" || rc=1
+  done
+  node_status || rc=1
+  return "$rc"
+}
+# _kube_status_line DAEMON WHERE: "name running|stopped where (pid N)"; false when stopped.
+_kube_status_line() {
+  if pid_alive "$1"; then
+    printf '%-23s running  %s (pid %s)\n' "$1" "$2" "$(pid_of "$1")"
+  else
+    printf '%-23s stopped  %s\n' "$1" "$2"; return 1
+  fi
+}
+
+# kube_env: the lines that point kubectl, helm and the tests at the cluster (PATH is the orchestrator's).
 kube_env() {
   printf 'export KUBECONFIG=%q\n' "$KUBECONFIG_ADMIN"
   # The same etcd serves the consumer's optional etcd-lock stock guard (its own key prefix).
   echo "export ETCD_ENDPOINTS=http://$STACK_HOST:$ETCD_PORT"
+  echo "export POD_ETCD_ENDPOINTS=http://$NODE_IP:$ETCD_PORT"
+  node_env
 }
 
-# kube_reset: for `down --purge`: stops and forgets all cluster data and the PKI (binaries stay).
+# kube_reset: for `down --purge`: stops and forgets all cluster data, the PKI, containerd's images and the
+# kubelet's root (binaries and image archives stay cached).
 kube_reset() {
   kube_stop
+  node_forget
   rm -rf "$KUBE_DIR"
 }

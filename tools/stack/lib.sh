@@ -1,20 +1,54 @@
-# Shared helpers for the local stack scripts. Sourced, never run.
+# Shared helpers, paths, addresses and ports of the local stack scripts. Sourced, never run.
 # Every service script uses these so that paths, waits and errors look the same.
 
 SECKILL_CACHE="${SECKILL_CACHE:-$HOME/.cache/seckill}"   # downloads and builds, kept between runs
 SECKILL_RUN="${SECKILL_RUN:-$SECKILL_CACHE/run}"          # data, logs and pid files of the running stack
 SECKILL_BIN="$SECKILL_CACHE/bin"                          # binaries we build or fetch (kube-apiserver, helm, ...)
-mkdir -p "$SECKILL_CACHE" "$SECKILL_RUN" "$SECKILL_BIN"
+SECKILL_LOGS="$SECKILL_RUN/logs"
+STACK_TEMPLATES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/templates"
+mkdir -p "$SECKILL_CACHE" "$SECKILL_RUN" "$SECKILL_BIN" "$SECKILL_LOGS"
 
-# Loopback ports, each overridable from the environment.
+# --- Addresses (network rule) -------------------------------------------------------------------------------
+# Every address the stack uses is on loopback or on an interface the stack itself creates (net.sh); none is
+# eth0's, none is another host's. The ranges are in no `ip addr`/`ip route` of these machines (eth0 is
+# 192.0.2.2/24, the resolver 10.255.255.53).
+#   STACK_HOST    127.0.0.1        host processes (tests, demo) reach every service here
+#   NODE_IP       10.77.0.1/32     on NODE_IF (seckill0, made by net.sh): the Kubernetes node's address, the
+#                                  apiserver's, and the second address of Redis/MariaDB/Kafka/etcd for pods
+#   POD_CIDR      10.244.0.0/24    on POD_BRIDGE (seckill-br0, made by net.sh), gateway POD_GW
+#   SERVICE_CIDR  10.97.0.0/16     ClusterIPs: only kube-proxy's DNAT rules (+ a route onto seckill0)
 : "${STACK_HOST:=127.0.0.1}"
-: "${KAFKA_PORT:=19092}"
-: "${KAFKA_CONTROLLER_PORT:=19093}"
+: "${NODE_NAME:=seckill-node}"
+: "${NODE_IF:=seckill0}"
+: "${NODE_IP:=10.77.0.1}"
+: "${POD_BRIDGE:=seckill-br0}"
+: "${POD_CIDR:=10.244.0.0/24}"
+: "${POD_GW:=10.244.0.1}"
+: "${SERVICE_CIDR:=10.97.0.0/16}"
+: "${KUBERNETES_SVC_IP:=10.97.0.1}"
+: "${DNS_SVC_IP:=10.97.0.10}"
+: "${CLUSTER_DOMAIN:=cluster.local}"
+: "${CNI_NET_NAME:=seckill-pods}"
+
+# --- Ports, each overridable from the environment -----------------------------------------------------------
+# On STACK_HOST and NODE_IP: Redis, MariaDB, etcd (same port on both); Kafka (a listener on each).
+: "${KAFKA_PORT:=19092}"               # 127.0.0.1, advertised as such (host clients)
+: "${KAFKA_POD_PORT:=19094}"           # NODE_IP, advertised as such (pods)
+: "${KAFKA_CONTROLLER_PORT:=19093}"    # 127.0.0.1 only
 : "${REDIS_PORT:=16379}"
 : "${MYSQL_PORT:=13306}"
 : "${ETCD_PORT:=12379}"
-: "${ETCD_PEER_PORT:=12380}"
+: "${ETCD_PEER_PORT:=12380}"           # 127.0.0.1 only
+# On NODE_IP only: the apiserver (host processes and pods alike) and the kubelet.
 : "${APISERVER_PORT:=16443}"
+: "${KUBELET_PORT:=20250}"
+# On 127.0.0.1 only: health and metrics of the cluster daemons, containerd's CRI stream server, Prometheus.
+: "${KUBELET_HEALTHZ_PORT:=20248}"
+: "${CONTROLLER_MANAGER_PORT:=20257}"
+: "${SCHEDULER_PORT:=20259}"
+: "${PROXY_HEALTHZ_PORT:=20256}"
+: "${PROXY_METRICS_PORT:=20249}"
+: "${CRI_STREAM_PORT:=20010}"
 : "${PROMETHEUS_PORT:=19090}"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -34,35 +68,78 @@ wait_until() {
   done
 }
 
-# port_open PORT: true when something listens on STACK_HOST:PORT.
-port_open() { (exec 3<>"/dev/tcp/$STACK_HOST/$1") 2>/dev/null; }
+# tcp_open HOST PORT: true when something listens there. port_open PORT: the same on STACK_HOST.
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+port_open() { tcp_open "$STACK_HOST" "$1"; }
 
-# pid_alive NAME: true when the pid file of service NAME names a live process.
+# Pid files hold "PID STARTTIME" (field 22 of /proc/PID/stat): after a crash, or when every process of a
+# session was ended, a stale file may name a pid the kernel has since given to another process; the start
+# time tells them apart, so the stack never takes a stranger for its daemon nor signals it.
+pid_file() { echo "$SECKILL_RUN/$1.pid"; }
+_start_time() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+# pid_of NAME: the pid its pid file records (whether alive or not).
+pid_of() { local p _; read -r p _ <"$(pid_file "$1")" 2>/dev/null && echo "$p"; }
+# pid_alive NAME: the pid file names a live process that is the one started (a zombie, killed but not yet
+# reaped, counts as dead).
 pid_alive() {
-  local f="$SECKILL_RUN/$1.pid"
-  [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+  local f p t state
+  f="$(pid_file "$1")"
+  [[ -f "$f" ]] && read -r p t <"$f" && [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null || return 1
+  state="$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)"
+  [[ -n "$state" && "$state" != Z ]] || return 1
+  [[ -z "$t" || "$t" == "$(_start_time "$p")" ]]
 }
 
 # start_daemon NAME LOGFILE COMMAND...: runs COMMAND in the background, detached, records its pid.
 start_daemon() {
-  local name="$1" logfile="$2"; shift 2
+  local name="$1" logfile="$2" pid; shift 2
   mkdir -p "$(dirname "$logfile")"
+  printf '\n===== %s start %s =====\n' "$name" "$(date -Is)" >>"$logfile"
   setsid "$@" >>"$logfile" 2>&1 < /dev/null &
-  echo $! > "$SECKILL_RUN/$name.pid"
+  pid=$!
+  echo "$pid $(_start_time "$pid")" > "$(pid_file "$name")"
 }
 
 # stop_daemon NAME [TIMEOUT]: SIGTERM, then SIGKILL after TIMEOUT seconds.
 stop_daemon() {
-  local name="$1" timeout="${2:-20}" f="$SECKILL_RUN/$1.pid" pid
-  [[ -f "$f" ]] || return 0
-  pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  local name="$1" timeout="${2:-20}" pid
+  [[ -f "$(pid_file "$name")" ]] || return 0
+  if pid_alive "$name"; then
+    pid="$(pid_of "$name")"
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + timeout))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.3; done
-    kill -0 "$pid" 2>/dev/null && { log "$name did not stop in ${timeout}s, killing"; kill -KILL "$pid" 2>/dev/null || true; }
+    while pid_alive "$name" && ((SECONDS < deadline)); do sleep 0.2; done
+    pid_alive "$name" && { log "$name did not stop in ${timeout}s, killing"; kill -KILL "$pid" 2>/dev/null || true; }
   fi
-  rm -f "$f"
+  rm -f "$(pid_file "$name")"
+}
+
+# kill_daemon NAME: SIGKILL, no cleanup (a crash, for chaos runs); the pid file stays, as after a crash.
+kill_daemon() { pid_alive "$1" && kill -KILL "$(pid_of "$1")" 2>/dev/null; return 0; }
+
+# daemon_wait NAME STEP LOGFILE TIMEOUT COMMAND...: wait_until COMMAND succeeds, but fail at once (instead
+# of at the timeout) when daemon NAME has exited, e.g. on a bad flag.
+daemon_wait() {
+  local name="$1" step="$2" logf="$3" timeout="$4"; shift 4
+  wait_until "$step" "$logf" "$timeout" _ready_or_exited "$name" "$@"
+  if ! pid_alive "$name"; then
+    log "last lines of $logf:"; tail -n 20 "$logf" >&2 2>/dev/null || true
+    die "$name exited while waiting for: $step (log: $logf)"
+  fi
+}
+_ready_or_exited() { ! pid_alive "$1" || "${@:2}"; }
+
+# render TEMPLATE OUT: copies templates/TEMPLATE to OUT with every @NAME@ replaced by the value of the shell
+# variable NAME; a name that is not set is an error (no silently empty setting).
+render() {
+  local tmpl="$STACK_TEMPLATES/$1" out="$2" content var
+  content="$(cat "$tmpl")"
+  for var in $(grep -o '@[A-Z_][A-Z0-9_]*@' "$tmpl" | sort -u | tr -d @); do
+    [[ -v $var ]] || die "template $tmpl uses @$var@, which is not set"
+    content="${content//@$var@/${!var}}"
+  done
+  mkdir -p "$(dirname "$out")"
+  printf '%s\n' "$content" > "$out.tmp" && mv -f "$out.tmp" "$out"
 }
 
 # apt_ensure PACKAGE...: installs Debian packages that are missing (root on these machines).

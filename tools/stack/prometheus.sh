@@ -1,27 +1,80 @@
-# Prometheus and promtool from Debian. Prometheus is started only on demand (`up --with-prometheus` or by the
+# Prometheus and promtool from Debian. Prometheus is started only on demand (`up prometheus`, or by the
 # observability tests with their own scrape config); promtool is always available for rule checks.
+#
+# Its default config scrapes itself and the cluster's pods, found through the apiserver
+# (kubernetes_sd_configs, role pod, with the admin client certificate and the cluster's CA), straight at
+# their pod IPs (the host routes POD_CIDR onto the pod bridge). A pod is scraped when it says so with the
+# usual annotations (prometheus.io/scrape: "true", optional prometheus.io/port and prometheus.io/path), or
+# when a container port is named `http` or `metrics`: the chart's api, operator and consumer pods name their
+# port `http` and serve /metrics there (the ports its ServiceMonitors and PodMonitor scrape), CoreDNS names
+# its `metrics`. prometheus.io/scrape: "false" opts a pod out. Target labels: namespace, pod, container,
+# and event on the consumers (their seckill.io/event label), as the chart's monitors give them.
 
 prometheus_install() { apt_ensure prometheus; }
 
-# prometheus_start [CONFIG_FILE]: scrapes what CONFIG_FILE says (default: itself only).
+# The labels both pod jobs give their targets (namespace, pod, container, and event on consumer pods), and
+# the pods they never scrape (not running).
+_prometheus_pod_relabels() {
+  cat <<'YAML'
+      - {source_labels: [__meta_kubernetes_pod_phase], regex: "Pending|Succeeded|Failed|Unknown", action: drop}
+      - {source_labels: [__meta_kubernetes_namespace], target_label: namespace}
+      - {source_labels: [__meta_kubernetes_pod_name], target_label: pod}
+      - {source_labels: [__meta_kubernetes_pod_container_name], target_label: container}
+      - {source_labels: [__meta_kubernetes_pod_label_seckill_io_event], regex: "(.+)", target_label: event}
+YAML
+}
+
+_prometheus_default_config() {
+  local api="https://$NODE_IP:$APISERVER_PORT"
+  local tls="{ca_file: $KUBE_PKI/ca.crt, cert_file: $KUBE_PKI/admin.crt, key_file: $KUBE_PKI/admin.key}"
+  cat <<YAML
+# Written by tools/stack/prometheus.sh on every start with the default config.
+global: {scrape_interval: 5s, scrape_timeout: 4s}
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{targets: ["$STACK_HOST:$PROMETHEUS_PORT"]}]
+  # Pods with a container port named http or metrics (one target per such port), unless annotated.
+  - job_name: kubernetes-pods
+    kubernetes_sd_configs: [{role: pod, api_server: "$api", tls_config: $tls}]
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape], regex: "true|false", action: drop}
+      - {source_labels: [__meta_kubernetes_pod_container_port_name], regex: "http|metrics", action: keep}
+$(_prometheus_pod_relabels)
+  # Pods annotated prometheus.io/scrape: "true": the port of prometheus.io/port (else the declared ones) and
+  # the path of prometheus.io/path (else /metrics).
+  - job_name: kubernetes-pods-annotated
+    kubernetes_sd_configs: [{role: pod, api_server: "$api", tls_config: $tls}]
+    relabel_configs:
+      - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape], regex: "true", action: keep}
+      - {source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port], regex: '([^:]+)(?::\d+)?;(\d+)', replacement: '\$1:\$2', target_label: __address__}
+      - {source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path], regex: "(.+)", target_label: __metrics_path__}
+$(_prometheus_pod_relabels)
+YAML
+}
+
+# prometheus_start [CONFIG_FILE]: scrapes what CONFIG_FILE says (default: itself and the cluster's pods).
 prometheus_start() {
   if pid_alive prometheus && port_open "$PROMETHEUS_PORT"; then return 0; fi
   local dir="$SECKILL_RUN/prometheus" config="${1:-}"
   mkdir -p "$dir"
   if [[ -z "$config" ]]; then
     config="$dir/prometheus.yml"
-    printf 'global: {scrape_interval: 5s}\nscrape_configs:\n  - job_name: prometheus\n    static_configs: [{targets: ["%s:%s"]}]\n' \
-      "$STACK_HOST" "$PROMETHEUS_PORT" > "$config"
+    _prometheus_default_config > "$config"
   fi
-  start_daemon prometheus "$SECKILL_RUN/logs/prometheus.log" prometheus --config.file="$config" \
+  start_daemon prometheus "$SECKILL_LOGS/prometheus.log" prometheus --config.file="$config" \
     --storage.tsdb.path="$dir/data" --web.listen-address="$STACK_HOST:$PROMETHEUS_PORT" --web.enable-lifecycle
-  wait_until "Prometheus to listen on $STACK_HOST:$PROMETHEUS_PORT" "$SECKILL_RUN/logs/prometheus.log" 60 port_open "$PROMETHEUS_PORT"
+  daemon_wait prometheus "Prometheus to listen on $STACK_HOST:$PROMETHEUS_PORT" "$SECKILL_LOGS/prometheus.log" 60 \
+    port_open "$PROMETHEUS_PORT"
 }
 
 prometheus_stop() { stop_daemon prometheus 20; }
 
 prometheus_status() {
-  if pid_alive prometheus; then echo "prometheus  running  $STACK_HOST:$PROMETHEUS_PORT"; else echo "prometheus  stopped  $STACK_HOST:$PROMETHEUS_PORT (started on demand)"; fi
+  if pid_alive prometheus; then
+    echo "prometheus              running  $STACK_HOST:$PROMETHEUS_PORT"
+  else
+    echo "prometheus              stopped  $STACK_HOST:$PROMETHEUS_PORT (started on demand)"
+  fi
 }
 
 prometheus_env() { echo "export PROMETHEUS_URL=http://$STACK_HOST:$PROMETHEUS_PORT"; }
