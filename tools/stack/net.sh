@@ -49,6 +49,11 @@ _net_guard_up() {
 # no service of the stack runs any more (stack.sh down).
 net_down() {
   iptables_clean SECKILL
+  local c
+  for c in "-s $NODE_IP" "-d $NODE_IP"; do
+    # shellcheck disable=SC2086
+    conntrack -D $c >/dev/null 2>&1 || true
+  done
   ip link del "$POD_BRIDGE" 2>/dev/null || true
   ip link del "$NODE_IF" 2>/dev/null || true
   _nft_prune
@@ -57,9 +62,9 @@ net_down() {
 net_status() {
   if ip -o addr show dev "$NODE_IF" 2>/dev/null | grep -qF " $NODE_IP/32" && ip link show "$POD_BRIDGE" >/dev/null 2>&1 \
       && iptables -t mangle -C FORWARD -i "$POD_BRIDGE" -j SECKILL-GUARD 2>/dev/null; then
-    echo "network         up       $NODE_IF $NODE_IP, $POD_BRIDGE $POD_GW/${POD_CIDR#*/}, services $SERVICE_CIDR, guard on"
+    echo "network                 up       $NODE_IF $NODE_IP, $POD_BRIDGE $POD_GW/${POD_CIDR#*/}, services $SERVICE_CIDR, guard on"
   else
-    echo "network         down     $NODE_IF $NODE_IP, $POD_BRIDGE $POD_GW/${POD_CIDR#*/}"; return 1
+    echo "network                 down     $NODE_IF $NODE_IP, $POD_BRIDGE $POD_GW/${POD_CIDR#*/}"; return 1
   fi
 }
 
@@ -102,22 +107,22 @@ _nft_prune() {
 # volatile sysctls), so that `diff` of a trace taken before `stack up` and one after `stack down` shows every
 # trace left behind: `stack.sh trace > before.txt; ...; stack.sh trace | diff before.txt -`.
 net_trace() {
-  echo "== links"; ip -o link show | awk '{print $2, $3}' | sed 's/@[^:]*:/:/'
-  echo "== addresses"; ip -o addr show | awk '{print $2, $3, $4}'
+  echo "== links"; ip -o link show | awk '{print $2, $3}' | sed 's/@[^:]*:/:/' || true
+  echo "== addresses"; ip -o addr show | awk '{print $2, $3, $4}' || true
   echo "== routes"; ip route show table all | grep -vE '^(local|broadcast|multicast|fe80|ff00)|table local' || true
-  echo "== rules"; ip rule show
-  echo "== mounts"; awk '{print $5, $9}' /proc/self/mountinfo | sort
-  echo "== iptables"; iptables-save 2>/dev/null | grep -vE '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
-  echo "== ip6tables"; ip6tables-save 2>/dev/null | grep -vE '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
-  echo "== nft"; nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
-  echo "== nfacct"; nfacct list 2>/dev/null | sed -E 's/pkts = [0-9]+, bytes = [0-9]+//'
+  echo "== rules"; ip rule show || true
+  echo "== mounts"; awk '{print $5, $9}' /proc/self/mountinfo | sort || true
+  echo "== iptables"; iptables-save 2>/dev/null | grep -vE '^#' | sed 's/\[[0-9]*:[0-9]*\]//' || true
+  echo "== ip6tables"; ip6tables-save 2>/dev/null | grep -vE '^#' | sed 's/\[[0-9]*:[0-9]*\]//' || true
+  echo "== nft"; nft list ruleset 2>/dev/null | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/' || true
+  echo "== nfacct"; nfacct list 2>/dev/null | sed -E 's/pkts = [0-9]+, bytes = [0-9]+//' || true
   echo "== sysctl"; sysctl -a 2>/dev/null | grep -vE \
     '^(kernel\.random\.|fs\.(dentry-state|inode-nr|inode-state|file-nr|quota)|kernel\.ns_last_pid|kernel\.pty\.nr|net\.netfilter\.nf_conntrack_count|kernel\.sched_domain|fs\.binfmt_misc|net\.ipv6\.conf\.[^.]*\.stable_secret|dev\.cdrom|vm\.stat)' || true
-  echo "== cgroups"; find /sys/fs/cgroup -maxdepth 2 -type d | sort
-  echo "== listening"; ss -Hltnu 2>/dev/null | awk '{print $1, $5}' | sort -u
+  echo "== cgroups"; find /sys/fs/cgroup -maxdepth 2 -type d | sort || true
+  echo "== listening"; ss -Hltnu 2>/dev/null | awk '{print $1, $5}' | sort -u || true
   echo "== paths"
   local p; for p in /run/containerd /var/lib/cni /run/netns /var/run/netns /var/lib/seckill-kubelet /var/log/seckill-pods /etc/cni; do
-    [[ -e "$p" ]] && echo "$p"; done
+    [[ ! -e "$p" ]] || echo "$p"; done
   echo "== processes"; ps -eo comm= | grep -E '^(etcd|kube-|kubelet|containerd|coredns|pause|redis-server|mariadbd|java|prometheus)' | sort | uniq -c || true
   echo "== conntrack of our ranges"
   for c in "-s $POD_CIDR" "-d $POD_CIDR" "-d $SERVICE_CIDR" "-s $NODE_IP" "-d $NODE_IP"; do

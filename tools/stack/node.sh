@@ -2,12 +2,12 @@
 # bridge CNI network, CoreDNS; the teardown that leaves no trace on the host, and the sweep after a crash.
 # Sourced by stack.sh after lib.sh, net.sh and kube.sh (kube_start/kube_stop call in here).
 #
-# Host paths outside $SECKILL_RUN: KUBELET_ROOT (a shared bind mount while the kubelet runs) and POD_LOG_DIR,
-# both removed by `down --purge`; /run/containerd/s (containerd 1.6 puts shim sockets there whatever its state
-# dir) and /var/lib/cni/results (libcni's cache), removed by `down`.
+# Everything lives under $SECKILL_RUN/kube, the kubelet's root too (a shared bind mount of itself while the
+# kubelet runs). Outside it, only while the node runs: /run/containerd/s (containerd 1.6 puts shim sockets
+# there whatever its state dir) and /var/lib/cni/results (libcni's cache); `down` removes both.
 
-: "${KUBELET_ROOT:=/var/lib/seckill-kubelet}"
-: "${POD_LOG_DIR:=/var/log/seckill-pods}"
+KUBELET_ROOT="$KUBE_DIR/kubelet-root"
+POD_LOG_DIR="$KUBE_DIR/pod-logs"
 : "${SNAPSHOTTER:=overlayfs}"
 : "${PAUSE_VERSION:=3.10.2}"
 CTRD_DIR="$KUBE_DIR/containerd"                     # root (images), state, runc root, config, socket
@@ -226,9 +226,10 @@ _node_orphan_pids() {
   return 0   # (an unmatched glob must not end the caller under set -e)
 }
 
-# Mount points under our dirs, deepest first (so the kubelet root's bind mount itself comes last).
+# Mount points under the node's dirs, deepest first (so the kubelet root's bind mount itself comes last).
+# Only these two: $SECKILL_RUN also holds buildah's run root (images.sh), whose mounts are not ours.
 _node_mounts() {
-  awk '{print $5}' /proc/self/mountinfo | grep -E "^($KUBELET_ROOT|$SECKILL_RUN)(/|$)" \
+  awk '{print $5}' /proc/self/mountinfo | grep -E "^$KUBE_DIR(/|$)" \
     | awk '{print length, $0}' | sort -rn | cut -d' ' -f2- | uniq
   return 0
 }
