@@ -123,7 +123,7 @@ net_trace() {
   echo "== paths"
   local p; for p in /run/containerd /var/lib/cni /run/netns /var/run/netns /var/lib/seckill-kubelet /var/log/seckill-pods /etc/cni; do
     [[ ! -e "$p" ]] || echo "$p"; done
-  echo "== processes"; ps -eo comm= | grep -E '^(etcd|kube-|kubelet|containerd|coredns|pause|redis-server|mariadbd|java|prometheus)' | sort | uniq -c || true
+  echo "== processes"; ps -eo stat=,comm= | awk '$1 !~ /^Z/ {print $2}' | grep -E '^(etcd|kube-|kubelet|containerd|coredns|pause|redis-server|mariadbd|java|prometheus)' | sort | uniq -c || true
   echo "== conntrack of our ranges"
   for c in "-s $POD_CIDR" "-d $POD_CIDR" "-d $SERVICE_CIDR" "-s $NODE_IP" "-d $NODE_IP"; do
     # shellcheck disable=SC2086
