@@ -18,6 +18,8 @@ import { waitFor } from '../../tools/lib/wait.js';
 import { repoFile } from '../../tools/lib/paths.js';
 
 export const NAMESPACE = 'default';
+/** The connection Secret the events of these tests name (eventBody); applyConnectionSecret makes it. */
+export const CONNECTION_SECRET = 'seckill-connection';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
 export function kubeConfig(): k8s.KubeConfig {
@@ -91,7 +93,7 @@ export function eventBody(
       startTime: iso(now + 3_600_000),
       endTime: iso(now + 7_200_000),
       kafka: { partitions: 2 },
-      connection: { secretName: 'seckill-connection' },
+      connection: { secretName: CONNECTION_SECRET },
       ...spec,
     },
     ...extra,
@@ -129,6 +131,28 @@ export function seckillApi(
 export function apiMessage(err: unknown): string {
   if (err instanceof k8s.ApiException) return statusMessage(err);
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Creates or replaces the connection Secret in `namespace`, so that consumer pods the operator creates there
+ * really start: on the stack's cluster they reach Kafka, Redis and MariaDB at the node address.
+ */
+export async function applyConnectionSecret(kc: k8s.KubeConfig, namespace: string): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const body: k8s.V1Secret = {
+    metadata: { name: CONNECTION_SECRET, namespace },
+    stringData: {
+      KAFKA_BROKERS: stackEnv.podKafkaBrokers().join(','),
+      REDIS_URL: stackEnv.podRedisUrl(),
+      MYSQL_URL: stackEnv.podMysqlUrl(),
+    },
+  };
+  try {
+    await core.replaceNamespacedSecret({ name: CONNECTION_SECRET, namespace, body });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await core.createNamespacedSecret({ namespace, body });
+  }
 }
 
 /** The operator's controller, in-process, against the local stack (no leader election). */

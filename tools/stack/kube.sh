@@ -470,6 +470,32 @@ kube_stop() {
   stop_daemon etcd 20
 }
 
+# One daemon of the cluster on its own (`stack.sh start|stop|kill DAEMON`, e.g. the demo's chaos restarts the
+# kubelet): the others keep running, so pods keep running through a kubelet or containerd restart.
+KUBE_DAEMONS=("${CONTROL_PLANE_DAEMONS[@]}" containerd kubelet kube-proxy)
+kube_daemon_start() {
+  local fn
+  case $1 in
+    etcd) fn=_kube_start_etcd ;;
+    kube-apiserver) fn=_kube_start_apiserver ;;
+    kube-controller-manager) fn=_kube_start_controller_manager ;;
+    kube-scheduler) fn=_kube_start_scheduler ;;
+    containerd) fn=_node_start_containerd ;;
+    kubelet) fn=_node_start_kubelet ;;
+    kube-proxy) fn=_node_start_proxy ;;
+    *) die "not a daemon of the cluster: $1 (${KUBE_DAEMONS[*]})" ;;
+  esac
+  [[ -f "$KUBE_LAYOUT" ]] || die "no cluster yet: stack.sh up kube"
+  _kube_pki
+  _kube_kubeconfigs
+  "$fn"
+}
+kube_daemon_stop() {
+  local timeout=20
+  [[ $1 == kube-apiserver ]] && timeout=30
+  stop_daemon "$1" "$timeout"
+}
+
 # kube_kill: SIGKILL every process of the cluster (daemons, shims, containers) and clean nothing, as a crash.
 kube_kill() {
   local d

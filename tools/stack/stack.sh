@@ -5,9 +5,11 @@
 #   stack.sh down [--purge]       stop everything and remove every trace on the host (--purge also deletes data)
 #   stack.sh status               one line per daemon; non-zero when one is down
 #   stack.sh env                  the settings as `export NAME=value` lines: eval "$(npm run -s stack -- env)"
-#   stack.sh start|stop|kill SERVICE   one service (kill = SIGKILL, no cleanup, for chaos runs)
+#   stack.sh start|stop|kill SERVICE   one service (kill = SIGKILL, no cleanup, for chaos runs); SERVICE may
+#                                 also be one daemon of kube (etcd, kube-apiserver, ..., containerd, kubelet)
 #   stack.sh leftovers            what of the cluster's node is on the host now (after a crash, say)
 #   stack.sh trace                the host state the stack may touch, for a diff before/after (net.sh)
+#   stack.sh measure [SECONDS]    RSS and CPU of every process of the stack over an idle window
 #
 # Services: redis mariadb kafka kube prometheus. kube is the whole cluster: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, containerd, kubelet, kube-proxy, CoreDNS (kube.sh, node.sh).
@@ -42,13 +44,39 @@ print_env() {
   for s in "${ALL_SERVICES[@]}" prometheus; do "${s}_env"; done
 }
 
-known() { [[ " ${ALL_SERVICES[*]} prometheus " == *" $1 "* ]] || die "unknown service '$1' (${ALL_SERVICES[*]} prometheus)"; }
+# measure [SECONDS]: RSS and CPU (% of one core over an idle window) of every process of the stack: the
+# daemons of the pid files, the containerd shims and the pods' processes.
+measure() {
+  local window="${1:-30}" hz f n p pids rows
+  pids="$(for f in "$SECKILL_RUN"/*.pid; do n="$(basename "$f" .pid)"; pid_alive "$n" && pid_of "$n"; done; _node_orphan_pids)"
+  pids="$(grep -E '^[0-9]+$' <<<"$pids" | sort -un | tr '\n' ' ')"
+  [[ -n "${pids// }" ]] || die "nothing of the stack is running"
+  hz="$(getconf CLK_TCK)"
+  declare -A t1
+  for p in $pids; do t1[$p]="$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0)"; done
+  sleep "$window"
+  rows="$(for p in $pids; do
+    [[ -r "/proc/$p/stat" ]] || continue
+    awk -v pid="$p" -v a="${t1[$p]}" -v hz="$hz" -v w="$window" -v comm="$(cat "/proc/$p/comm")" \
+      -v rss="$(awk '/^VmRSS/ {print $2}' "/proc/$p/status")" \
+      '{printf "%-7s %-24s %7.1f MiB %7.2f\n", pid, comm, rss/1024, ($14+$15-a)/hz/w*100}' "/proc/$p/stat"
+  done)"
+  printf '%-7s %-24s %11s %7s\n' pid process RSS "CPU%"
+  sort -k3 -rn <<<"$rows"
+  awk -v w="$window" '{rss+=$3; cpu+=$5} END {printf "total   %-24s %7.1f MiB %7.2f  (%d processes, %ds window)\n", "", rss, cpu, NR, w}' <<<"$rows"
+}
+
+known() { [[ " ${ALL_SERVICES[*]} prometheus " == *" $1 "* ]]; }
+daemon() { [[ " ${KUBE_DAEMONS[*]} " == *" $1 "* ]]; }
+known_or_die() {
+  known "$1" || daemon "$1" || die "unknown service '$1' (${ALL_SERVICES[*]} prometheus, or a daemon of kube: ${KUBE_DAEMONS[*]})"
+}
 
 cmd="${1:-status}"; shift || true
 case "$cmd" in
   up)
     services=("$@"); ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
-    for s in "${services[@]}"; do known "$s"; done
+    for s in "${services[@]}"; do known "$s" || die "unknown service '$s' (${ALL_SERVICES[*]} prometheus)"; done
     started=$SECONDS
     install_all "${services[@]}"
     # The interfaces first, whatever is asked for: every service listens on NODE_IP too.
@@ -72,13 +100,18 @@ case "$cmd" in
     exit $rc
     ;;
   env) print_env ;;
-  start) known "${1:?service}"; net_up; "$1_start" ;;
-  stop) known "${1:?service}"; "$1_stop" ;;
+  start)
+    known_or_die "${1:?service}"; net_up
+    if daemon "$1"; then kube_daemon_start "$1"; else "$1_start"; fi ;;
+  stop)
+    known_or_die "${1:?service}"
+    if daemon "$1"; then kube_daemon_stop "$1"; else "$1_stop"; fi ;;
   kill)
     # SIGKILL without cleanup, as a crash would: the chaos run uses it.
-    known "${1:?service}"
+    known_or_die "${1:?service}"
     if [[ $1 == kube ]]; then kube_kill; else kill_daemon "$1"; fi ;;
   leftovers) node_leftovers_report ;;
   trace) net_trace ;;
-  *) die "unknown command '$cmd' (use up, down, status, env, start, stop, kill, leftovers, trace)" ;;
+  measure) measure "$@" ;;
+  *) die "unknown command '$cmd' (use up, down, status, env, start, stop, kill, leftovers, trace, measure)" ;;
 esac
