@@ -276,6 +276,9 @@ test('lag scales consumers (capped at partitions), phases move with the clock, d
       endTime: iso(end),
       kafka: { partitions: 2 },
       consumer: {
+        // The lag must stay where the test puts it: an image the node does not have (pull policy Never),
+        // so the Deployment scales but no consumer ever runs.
+        image: 'localhost/seckill/consumer:not-loaded',
         minReplicas: 1,
         maxReplicas: 10,
         lagPerReplica: 5,
