@@ -16,8 +16,9 @@ CNI_DIR="$KUBE_DIR/cni"                             # net.d (the conflist) and i
 KUBELET_DIR="$KUBE_DIR/kubelet"                     # config and the tunables shown to the kubelet
 PAUSE_IMAGE="localhost/seckill-base/pause:$PAUSE_VERSION"
 COREDNS_IMAGE="localhost/seckill-base/coredns:$COREDNS_VERSION"
-# docker-archive tars of the images; the project's images are built and imported by tools/stack/images.sh.
-: "${NODE_IMAGE_DIR:=$SECKILL_CACHE/k8s-node/images}"
+# docker-archive tars of the node's own images (kept by `down --purge`); the project's images are built and
+# imported by tools/stack/images.sh.
+: "${NODE_IMAGE_DIR:=$SECKILL_CACHE/images/node}"
 # containerd pulls through this "proxy", a closed loopback port: an image that was not imported fails at once
 # ("proxyconnect tcp: ... connection refused") instead of being fetched from a registry on another host.
 NO_REGISTRY_PROXY="http://127.0.0.1:9"
@@ -55,7 +56,7 @@ _node_start_containerd() {
   daemon_wait containerd "containerd socket" "$logf" 30 ctr_ version
 }
 
-# _node_archive IMAGE: the docker-archive of IMAGE in NODE_IMAGE_DIR (the naming images.sh uses).
+# _node_archive IMAGE: the docker-archive of IMAGE in NODE_IMAGE_DIR.
 _node_archive() { local n="${1#localhost/}"; echo "$NODE_IMAGE_DIR/${n//[\/:]/_}.tar"; }
 
 # _node_docker_archive DIR IMAGE CONFIG: a one-layer docker-archive of the tree DIR (owners root) named
