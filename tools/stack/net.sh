@@ -17,15 +17,17 @@
 #                 FORWARD for -i seckill-br0: a pod's packet may only go back out on the bridge or to NODE_IP
 #                 / POD_GW; everything else (eth0, another host, any other host address) is dropped.
 
+# (Output is tested with `grep -q ... <<<"$(command)"`, never `command | grep -q`: under pipefail, grep's
+# early exit can SIGPIPE the command and fail the test although the line is there.)
 net_up() {
   if ! ip link show "$NODE_IF" >/dev/null 2>&1; then
     ip link add "$NODE_IF" type dummy 2>/dev/null || ip link add "$NODE_IF" type bridge \
       || die "cannot create interface $NODE_IF (ip link add)"
   fi
-  ip addr show dev "$NODE_IF" | grep -qF " $NODE_IP/32" || ip addr add "$NODE_IP/32" dev "$NODE_IF"
+  grep -qF " $NODE_IP/32" <<<"$(ip addr show dev "$NODE_IF")" || ip addr add "$NODE_IP/32" dev "$NODE_IF"
   ip link set "$NODE_IF" up
   ip link show "$POD_BRIDGE" >/dev/null 2>&1 || ip link add "$POD_BRIDGE" type bridge
-  ip addr show dev "$POD_BRIDGE" | grep -qF " $POD_GW/${POD_CIDR#*/}" || ip addr add "$POD_GW/${POD_CIDR#*/}" dev "$POD_BRIDGE"
+  grep -qF " $POD_GW/${POD_CIDR#*/}" <<<"$(ip addr show dev "$POD_BRIDGE")" || ip addr add "$POD_GW/${POD_CIDR#*/}" dev "$POD_BRIDGE"
   ip link set "$POD_BRIDGE" up
   ip route replace "$SERVICE_CIDR" dev "$NODE_IF" src "$NODE_IP"
   echo 1 > "/proc/sys/net/ipv4/conf/$POD_BRIDGE/forwarding"
@@ -60,7 +62,7 @@ net_down() {
 }
 
 net_status() {
-  if ip -o addr show dev "$NODE_IF" 2>/dev/null | grep -qF " $NODE_IP/32" && ip link show "$POD_BRIDGE" >/dev/null 2>&1 \
+  if grep -qF " $NODE_IP/32" <<<"$(ip -o addr show dev "$NODE_IF" 2>/dev/null)" && ip link show "$POD_BRIDGE" >/dev/null 2>&1 \
       && iptables -t mangle -C FORWARD -i "$POD_BRIDGE" -j SECKILL-GUARD 2>/dev/null; then
     echo "network                 up       $NODE_IF $NODE_IP, $POD_BRIDGE $POD_GW/${POD_CIDR#*/}, services $SERVICE_CIDR, guard on"
   else

@@ -168,7 +168,7 @@ _node_start_proxy() {
     curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz"
   daemon_wait kube-proxy "iptables rules of the kubernetes Service" "$logf" 30 _node_svc_rules
 }
-_node_svc_rules() { iptables-save -t nat | grep -q -- "-d $KUBERNETES_SVC_IP/32 .*KUBE-SVC-"; }
+_node_svc_rules() { grep -q -- "-d $KUBERNETES_SVC_IP/32 .*KUBE-SVC-" <<<"$(iptables-save -t nat)"; }
 
 _node_start_dns() {
   local f="$KUBE_DIR/manifests/coredns.yaml" logf="$SECKILL_LOGS/kubectl.log"
@@ -241,8 +241,7 @@ node_leftovers() {
   [[ -n "$(_node_mounts)" ]] && return 0
   [[ -d "$CTRD_DIR/state" || -S "$CTRD_SOCK" ]] && return 0
   compgen -G '/sys/fs/cgroup/*/kubepods' >/dev/null && return 0
-  iptables-save 2>/dev/null | grep -qE '^:(KUBE|CNI)-' && return 0
-  ip6tables-save 2>/dev/null | grep -qE '^:(KUBE|CNI)-' && return 0
+  grep -qE '^:(KUBE|CNI)-' <<<"$(iptables-save 2>/dev/null; ip6tables-save 2>/dev/null)" && return 0
   [[ -n "$(ip -o link show master "$POD_BRIDGE" 2>/dev/null)" ]] && return 0
   return 1
 }
