@@ -17,19 +17,13 @@ export type DemoResult = {
   chaos: boolean;
   seedStyle: boolean;
   platform: 'kubernetes';
-  nodeReady: boolean;
-  helmRelease: string;
-  podsStarted: number;
-  podRestarts: number;
-  images: string[];
-  /** Percent of one core per component while the load ran (cpu.ts). */
-  cpuDuringLoad: CpuShare[];
-  offered: number;
-  answered: number;
-  accepted: number;
-  rejectedByReason: Record<string, number>;
-  outcomes: Record<string, number>;
-} & InvariantVerdict & {
+} & ClusterFacts & {
+    offered: number;
+    answered: number;
+    accepted: number;
+    rejectedByReason: Record<string, number>;
+    outcomes: Record<string, number>;
+  } & InvariantVerdict & {
     p50Ms: number;
     p99Ms: number;
     p999Ms: number;
@@ -53,6 +47,7 @@ export interface ClusterFacts {
   podsStarted: number;
   podRestarts: number;
   images: string[];
+  /** Percent of one core per component while the load ran (cpu.ts). */
   cpuDuringLoad: CpuShare[];
 }
 
