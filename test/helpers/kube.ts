@@ -1,6 +1,7 @@
 // Waiting on Kubernetes objects of the local stack's bare kube-apiserver (a status to be reached, an object
 // to be gone) and tearing a throwaway namespace down as the missing namespace controller would.
 import * as k8s from '@kubernetes/client-node';
+import { isNotFound } from '../../operator/runtime/kube.js';
 import { waitFor } from '../../tools/lib/wait.js';
 
 /** How to poll: waitFor by default; a test that runs the operator as a child passes its waitUntil. */
@@ -37,7 +38,7 @@ export async function waitStatus<T extends { status?: unknown }>(
   }
 }
 
-export const isNotFound = (err: unknown): boolean => err instanceof k8s.ApiException && err.code === 404;
+export { isNotFound };
 
 /** Waits until `read` finds nothing: it returns undefined or fails with 404 (other errors: poll again). */
 export function waitGone(

@@ -18,6 +18,7 @@ import {
 } from '../../tools/demo/release.js';
 import { uniqueName } from '../../tools/lib/stack-env.js';
 import { waitFor } from '../../tools/lib/wait.js';
+import { waitStatus } from '../helpers/kube.js';
 import { eventBody, kubeConfig } from '../helpers/operator-kube.js';
 
 const NS = 'seckill-it';
@@ -50,22 +51,14 @@ async function createEvent(spec: Record<string, unknown>): Promise<string> {
 
 /** Waits for ConsumersReady with `reason`; returns its message. */
 async function consumersReason(name: string, reason: string, timeoutMs = 120_000): Promise<string> {
-  let last = '';
-  try {
-    return await waitFor(
-      `ConsumersReady reason ${reason} on ${name}`,
-      async () => {
-        const ev = await events.get(NS, name);
-        const c = ev.status?.conditions?.find((x) => x.type === 'ConsumersReady');
-        last = `${c?.reason}: ${c?.message}`;
-        return c?.status === 'False' && c.reason === reason ? c.message : undefined;
-      },
-      timeoutMs,
-      500,
-    );
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; last: ${last}`, { cause: err });
-  }
+  const condition = (ev: SeckillEvent) => ev.status?.conditions?.find((x) => x.type === 'ConsumersReady');
+  const ev = await waitStatus(
+    `ConsumersReady reason ${reason} on ${name}`,
+    () => events.get(NS, name),
+    (e) => condition(e)?.status === 'False' && condition(e)?.reason === reason,
+    { timeoutMs },
+  );
+  return condition(ev)?.message ?? '';
 }
 
 const podsOf = async (selector: string): Promise<k8s.V1Pod[]> =>

@@ -9,6 +9,7 @@ import { LABEL_EVENT } from '../../operator/resources/consumer-deployment.js';
 import { ROOT } from '../lib/paths.js';
 import { sleep } from '../lib/wait.js';
 import { NAMESPACE } from './cluster.js';
+import { podUid } from './cpu.js';
 import { run } from './processes.js';
 import { OPERATOR, RELEASE_NAMESPACE } from './release.js';
 import { round } from './result.js';
@@ -56,14 +57,13 @@ async function deletePod(kc: k8s.KubeConfig, namespace: string, selector: string
 
 /** The pids on this node of a pod's containers (cgroup v1 paths carry pod<uid>), pause excluded. */
 function containerPids(uid: string): number[] {
-  const marks = [`pod${uid}`, `pod${uid.replace(/-/g, '_')}`];
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cgroup = readFileSync(`/proc/${entry}/cgroup`, 'utf8');
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (comm !== 'pause' && marks.some((m) => cgroup.includes(m))) pids.push(Number(entry));
+      if (comm !== 'pause' && podUid(cgroup) === uid) pids.push(Number(entry));
     } catch {
       // the process ended meanwhile
     }

@@ -18,7 +18,7 @@ export interface CpuShare {
 }
 
 /** "pod<uid>" out of a cgroup v1 file (either driver spelling), or undefined. */
-function podUid(cgroup: string): string | undefined {
+export function podUid(cgroup: string): string | undefined {
   const m = /pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})/.exec(cgroup);
   return m?.[1]?.replace(/_/g, '-');
 }
