@@ -7,6 +7,7 @@ import type { ApiConfig } from '../../workloads/api/config.js';
 import type { EventSpec, ProductSpec } from '../../workloads/shared/catalog.js';
 import { decodeBatch, type PurchaseBatch } from '../../workloads/shared/kafka/codec.js';
 import { createLogger } from '../../workloads/shared/log.js';
+import { signBuyerToken, stackJwtSecret } from '../../tools/lib/buyer-tokens.js';
 import { uniqueName } from '../../tools/lib/stack-env.js';
 import { createSale } from './sale.js';
 
@@ -46,10 +47,38 @@ export interface Answer {
   headers: Headers;
 }
 
-export async function post(url: string, body: unknown, raw?: string): Promise<Answer> {
+export interface As {
+  /** Sign the token for this buyer (default: the body's userId, else buyer 1). */
+  buyer?: number;
+  /** Send this Authorization header instead (null: none). */
+  authorization?: string | null;
+  headers?: Record<string, string>;
+}
+
+const tokens = new Map<number, Promise<string>>();
+/** The stack-signed token of a buyer, signed once per test process. */
+export function tokenOf(buyer: number): Promise<string> {
+  let token = tokens.get(buyer);
+  if (token === undefined) tokens.set(buyer, (token = signBuyerToken(stackJwtSecret(), buyer)));
+  return token;
+}
+
+async function authHeaders(as: As, fallbackBuyer: number): Promise<Record<string, string>> {
+  const headers: Record<string, string> = { ...as.headers };
+  if (as.authorization === null) return headers;
+  headers.authorization = as.authorization ?? `Bearer ${await tokenOf(as.buyer ?? fallbackBuyer)}`;
+  return headers;
+}
+
+/** POSTs a purchase as a buyer with a valid token (the body's userId unless `as` says otherwise). */
+export async function post(url: string, body: unknown, raw?: string, as: As = {}): Promise<Answer> {
+  const userId = (body as { userId?: unknown } | undefined)?.userId;
   const res = await fetch(`${url}/api/v1/seckill`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(await authHeaders(as, typeof userId === 'number' ? userId : 1)),
+    },
     body: raw ?? JSON.stringify(body),
     signal: AbortSignal.timeout(20_000),
   });
@@ -57,8 +86,12 @@ export async function post(url: string, body: unknown, raw?: string): Promise<An
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined, headers: res.headers };
 }
 
-export async function get(url: string, path: string): Promise<Answer> {
-  const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000) });
+/** GETs a path as a buyer with a valid token (buyer 1 unless `as` says otherwise). */
+export async function get(url: string, path: string, as: As = {}): Promise<Answer> {
+  const res = await fetch(`${url}${path}`, {
+    headers: await authHeaders(as, 1),
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {

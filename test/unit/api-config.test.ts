@@ -3,7 +3,12 @@ import { test } from 'node:test';
 import { ConfigError, EnvReader } from '../../workloads/shared/config.js';
 import { readApiConfig } from '../../workloads/api/config.js';
 
-const base = { KAFKA_BROKERS: '127.0.0.1:19092', REDIS_URL: 'redis://127.0.0.1:16379' };
+const SECRET = 'x'.repeat(32);
+const base = {
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  REDIS_URL: 'redis://127.0.0.1:16379',
+  AUTH_JWT_SECRET: SECRET,
+};
 
 test('config: defaults are real and documented', () => {
   const c = readApiConfig(new EnvReader(base));
@@ -13,6 +18,41 @@ test('config: defaults are real and documented', () => {
   assert.equal(c.throttleMs, 0);
   assert.equal(c.producerMode, 'batched');
   assert.equal(c.kafkaIdempotent, true);
+  assert.equal(c.auth.mode, 'jwt');
+  assert.equal(c.auth.jwtSecret, SECRET);
+  assert.equal(c.auth.clockToleranceSeconds, 5);
+  assert.deepEqual(c.http, {
+    headersTimeoutMs: 5000,
+    requestTimeoutMs: 10_000,
+    maxHeaderBytes: 8192,
+    maxConnections: 10_000,
+  });
+});
+
+test('config: jwt (the default) needs a key; a short HS256 secret and two JWKS sources are refused', () => {
+  const problems = (env: Record<string, string>): string => {
+    try {
+      readApiConfig(new EnvReader(env));
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.join('\n');
+      throw err;
+    }
+    return '';
+  };
+  const { AUTH_JWT_SECRET: _secret, ...noKey } = base;
+  assert.match(problems(noKey), /AUTH_MODE=jwt needs a key/);
+  assert.match(problems({ ...noKey, AUTH_JWT_SECRET: 'short' }), /at least 32 bytes/);
+  assert.match(
+    problems({ ...noKey, AUTH_JWKS_FILE: '/k.json', AUTH_JWKS_URL: 'https://idp/jwks' }),
+    /not both/,
+  );
+  assert.match(problems({ ...base, AUTH_MODE: 'maybe' }), /AUTH_MODE must be one of jwt, none/);
+  assert.match(
+    problems({ ...base, HTTP_HEADERS_TIMEOUT_MS: '9000', HTTP_REQUEST_TIMEOUT_MS: '2000' }),
+    /HTTP_HEADERS_TIMEOUT_MS must be <= HTTP_REQUEST_TIMEOUT_MS/,
+  );
+  assert.equal(problems({ ...noKey, AUTH_MODE: 'none' }), '');
+  assert.equal(problems({ ...noKey, AUTH_JWKS_URL: 'https://idp.example/jwks' }), '');
 });
 
 test('config: every bad variable is reported at once, by name', () => {

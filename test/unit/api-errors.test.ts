@@ -7,8 +7,13 @@ import { submitFailure, ticketStatus } from '../../workloads/api/purchase.js';
 test('error codes map to the statuses of the HTTP contract', () => {
   const expected: Record<ErrorCode, number> = {
     invalid_request: 400,
+    unauthorized: 401,
+    forbidden: 403,
+    request_timeout: 408,
     payload_too_large: 413,
+    headers_too_large: 431,
     unknown_event: 404,
+    unknown_ticket: 404,
     unknown_product: 404,
     not_found: 404,
     method_not_allowed: 405,
@@ -32,6 +37,15 @@ test('error body is {"error":{"code","message"}}', () => {
   assert.deepEqual(JSON.parse(new ApiError('sold_out', 'gone').body()), {
     error: { code: 'sold_out', message: 'gone' },
   });
+});
+
+test('a 401 carries the Bearer challenge of RFC 6750, its description without quotes', () => {
+  const headers = new ApiError('unauthorized', 'the "exp" claim is gone').headers();
+  assert.equal(
+    headers['www-authenticate'],
+    `Bearer error="invalid_token", error_description="the 'exp' claim is gone"`,
+  );
+  assert.equal(new ApiError('forbidden', 'm').headers()['www-authenticate'], undefined);
 });
 
 test('Retry-After is whole seconds, at least 1, only when there is a hint', () => {

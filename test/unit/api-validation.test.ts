@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError } from '../../workloads/api/errors.js';
-import { parsePurchaseBody, parseTicket } from '../../workloads/api/validation.js';
+import { parsePurchaseBody, parseTicket, purchaseOf } from '../../workloads/api/validation.js';
 
 const bad: [string, string, RegExp][] = [
   ['empty body', '', /empty/],
@@ -31,7 +31,6 @@ const bad: [string, string, RegExp][] = [
   ['productId negative', '{"event":"e","productId":-3,"userId":1}', /"productId" must be an integer/],
   ['productId 2^31', '{"event":"e","productId":2147483648,"userId":1}', /"productId" must be an integer/],
   ['productId 1e400', '{"event":"e","productId":1e400,"userId":1}', /"productId" must be an integer/],
-  ['missing userId', '{"event":"e","productId":1}', /"userId" is required/],
   ['userId object', '{"event":"e","productId":1,"userId":{}}', /"userId" must be a number/],
   [
     'userId negative',
@@ -63,6 +62,31 @@ test('purchase body: valid bodies parse, extra fields are ignored, max ids are a
   assert.deepEqual(
     parsePurchaseBody(`{"event":"s","productId":${2 ** 31 - 1},"userId":${Number.MAX_SAFE_INTEGER},"x":1}`),
     { event: 's', productId: 2 ** 31 - 1, userId: Number.MAX_SAFE_INTEGER },
+  );
+});
+
+test('purchase body: userId is optional; the buyer of the token is the buyer, another userId is 403', () => {
+  assert.deepEqual(parsePurchaseBody('{"event":"e","productId":1}'), { event: 'e', productId: 1 });
+  assert.deepEqual(purchaseOf({ event: 'e', productId: 1 }, 42), { event: 'e', productId: 1, userId: 42 });
+  assert.deepEqual(purchaseOf({ event: 'e', productId: 1, userId: 42 }, 42), {
+    event: 'e',
+    productId: 1,
+    userId: 42,
+  });
+  assert.throws(
+    () => purchaseOf({ event: 'e', productId: 1, userId: 43 }, 42),
+    (err: unknown) => err instanceof ApiError && err.status === 403 && err.code === 'forbidden',
+  );
+  // AUTH_MODE=none: no verified buyer, the body must name one.
+  assert.deepEqual(purchaseOf({ event: 'e', productId: 1, userId: 7 }, undefined), {
+    event: 'e',
+    productId: 1,
+    userId: 7,
+  });
+  assert.throws(
+    () => purchaseOf({ event: 'e', productId: 1 }, undefined),
+    (err: unknown) =>
+      err instanceof ApiError && err.status === 400 && /"userId" is required/.test(err.message),
   );
 });
 

@@ -50,7 +50,11 @@ test("the chart's copy of the CRD is in sync (npm run chart:sync-crd)", () => {
 });
 
 test('a front door without BATCH_* variables gets the shared defaults', () => {
-  const env = new EnvReader({ KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379' });
+  const env = new EnvReader({
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    AUTH_MODE: 'none',
+  });
   const { size, intervalMs, workers, buffer } = readApiConfig(env).batch;
   assert.deepEqual({ size, intervalMs, workers, buffer }, BATCHER_DEFAULTS);
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { trustingAuthenticator } from '../../workloads/api/auth/authenticator.js';
 import type { CachedEvent, CatalogCheck } from '../../workloads/api/catalog-cache.js';
 import { createApiMetrics } from '../../workloads/api/metrics.js';
 import { PurchaseService, TicketService } from '../../workloads/api/purchase.js';
@@ -22,6 +23,13 @@ import { createLogger } from '../../workloads/shared/log.js';
 
 const MODES = ['raw-echo', 'express-echo', 'express-purchase', 'ours-purchase'] as const;
 type Mode = (typeof MODES)[number];
+
+const HTTP_LIMITS = {
+  headersTimeoutMs: 5000,
+  requestTimeoutMs: 10_000,
+  maxHeaderBytes: 8192,
+  maxConnections: 10_000,
+};
 
 const PURCHASE_BODY = '{"event":"bench","productId":1,"userId":42}';
 
@@ -59,6 +67,7 @@ function purchaseDeps(): ServerDeps {
   let n = 0;
   const registry = new Registry();
   return {
+    auth: trustingAuthenticator,
     purchases: new PurchaseService({
       catalog: {
         check: (name, id) => (name === 'bench' && id === 1 ? check : { ok: false, reason: 'unknown_event' }),
@@ -101,7 +110,7 @@ function serve(mode: Mode): Server {
     case 'express-purchase':
       return createServer(createExpressApp(purchaseDeps(), { hotRoutes: true }));
     case 'ours-purchase':
-      return createApiServer(purchaseDeps());
+      return createApiServer(purchaseDeps(), HTTP_LIMITS);
   }
 }
 

@@ -7,7 +7,7 @@ import type { Admin } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { checkInvariants, readResults } from '../../workloads/consumer/invariants.js';
-import { decodeOutcome } from '../../workloads/shared/outcomes.js';
+import { decodeResult } from '../../workloads/shared/outcomes.js';
 import { httpOk } from '../lib/net.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { progressLine } from '../load/format.js';
@@ -87,7 +87,7 @@ async function drain(r: DemoRun, w: SaleWatch, tickets: string[], loadEnd: numbe
       async () => {
         const lag = await kafkaLagNow(w);
         results = await readResults(r.redis, tickets);
-        const unresolved = [...results.values()].filter((v) => decodeOutcome(v) === undefined).length;
+        const unresolved = [...results.values()].filter((v) => decodeResult(v) === undefined).length;
         return lag === 0 && unresolved === 0 ? true : undefined;
       },
       r.o.drainTimeoutSeconds * 1000,

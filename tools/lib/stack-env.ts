@@ -87,7 +87,10 @@ export function testKafka(extra: Partial<ConstructorParameters<typeof Kafka>[0]>
   });
 }
 
-/** The front door's settings on the stack: an ephemeral port, a 200 ms catalog refresh, 3 Kafka retries. */
+/**
+ * The front door's settings on the stack: an ephemeral port, a 200 ms catalog refresh, 3 Kafka retries,
+ * buyer tokens checked with the stack's HS256 key (tools/lib/buyer-tokens.ts signs them).
+ */
 export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   return {
     kafkaBrokers: stackEnv.kafkaBrokers(),
@@ -101,6 +104,14 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
     kafkaIdempotent: true,
     kafkaRetries: 3,
     kafkaAckTimeoutMs: 5000,
+    auth: {
+      mode: 'jwt',
+      jwtSecret: requireEnv('AUTH_JWT_SECRET'),
+      jwksRefreshMs: 300_000,
+      clockToleranceSeconds: 5,
+      cacheEntries: 100_000,
+    },
+    http: { headersTimeoutMs: 5000, requestTimeoutMs: 10_000, maxHeaderBytes: 8192, maxConnections: 10_000 },
     ...overrides,
   };
 }

@@ -42,6 +42,18 @@ print_env() {
   echo "export SECKILL_RUN=$SECKILL_RUN"
   echo "export PATH=$SECKILL_BIN:\$PATH"
   for s in "${ALL_SERVICES[@]}" prometheus; do "${s}_env"; done
+  echo "export AUTH_JWT_SECRET=$(local_jwt_secret)"
+}
+
+# The HS256 key that signs buyer tokens on this stack (the front door verifies, the load generator and
+# the tests sign): random per run dir, so `npm run api` and `npm run load` against the stack env agree.
+local_jwt_secret() {
+  local f="$SECKILL_RUN/auth-jwt-secret"
+  if [[ ! -s $f ]]; then
+    mkdir -p "$SECKILL_RUN"
+    (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+  fi
+  cat "$f"
 }
 
 # measure [SECONDS]: RSS and CPU (% of one core over an idle window) of every process of the stack: the

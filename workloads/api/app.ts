@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../shared/log.js';
 import { sleep } from '../shared/lifecycle.js';
 import { createRegistry } from '../shared/metrics.js';
 import { createRedis } from '../shared/redis/client.js';
+import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { createBatcherMetrics } from './batcher-metrics.js';
 import { CatalogCache } from './catalog-cache.js';
 import type { ApiConfig } from './config.js';
@@ -54,6 +55,7 @@ export class ApiApp {
   readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly sink: PurchaseSink;
+  private readonly auth: Authenticator;
   private readonly server: Server;
   private readonly log: Logger;
   private producerConnected = false;
@@ -105,6 +107,7 @@ export class ApiApp {
           )
         : createPerRequestSink(send, config.batch.buffer);
 
+    this.auth = createAuthenticator(config.auth, metrics.auth, log);
     const ulid = monotonicFactory();
     const purchases = new PurchaseService({
       catalog: this.catalog,
@@ -114,14 +117,18 @@ export class ApiApp {
       newTicket: () => ulid(),
       accepting: () => !this.draining,
     });
-    this.server = createApiServer({
-      purchases,
-      tickets: new TicketService(this.redis),
-      metrics,
-      registry: this.registry,
-      ready: () => this.ready(),
-      log,
-    });
+    this.server = createApiServer(
+      {
+        auth: this.auth,
+        purchases,
+        tickets: new TicketService(this.redis),
+        metrics,
+        registry: this.registry,
+        ready: () => this.ready(),
+        log,
+      },
+      config.http,
+    );
     this.server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeouts
   }
 
@@ -187,6 +194,7 @@ export class ApiApp {
     await closed;
     await Promise.allSettled([this.producer.disconnect(), this.catalog.stop()]);
     await Promise.allSettled([this.subscriber.quit(), this.redis.quit()]);
+    this.auth.close();
     this.log.info('front door stopped');
   }
 }

@@ -1,12 +1,14 @@
-// The purchase use case, free of HTTP: a parsed request in, a ticket (or an ApiError) out.
+// The purchase use case, free of HTTP: a verified buyer's request in, a ticket (or an ApiError) out.
+//   a keyed repeat this pod has seen -> the first attempt's answer (no further step)
 //   catalog checks (no I/O) -> per-user limit and throttle (memory) -> ticket -> sink (Kafka) -> ticket.
 // Only the last step does I/O, so everything that cannot win is refused at once, costing no Redis or Kafka.
 import type { Redis } from 'ioredis';
 import { keys } from '../shared/keys.js';
-import { decodeOutcome, type Outcome } from '../shared/outcomes.js';
+import { decodeResult, type Outcome } from '../shared/outcomes.js';
 import { BatcherClosedError, BatcherFullError } from './batcher.js';
 import type { CatalogCheck } from './catalog-cache.js';
 import { ApiError } from './errors.js';
+import { idempotentTicket, KeyedPurchases } from './idempotency.js';
 import type { PurchaseSink } from './purchase-producer.js';
 import type { LimitGuard, UserThrottle } from './throttle.js';
 import type { PurchaseRequest } from './validation.js';
@@ -20,6 +22,8 @@ export interface PurchaseDeps {
   newTicket: () => string;
   /** False while draining: new purchases get 503. */
   accepting: () => boolean;
+  /** This pod's keyed purchases (Idempotency-Key); default: a fresh memory. */
+  keyed?: KeyedPurchases;
   now?: () => number;
 }
 
@@ -45,33 +49,60 @@ export function submitFailure(err: unknown, ticket?: string): ApiError {
   return new ApiError('unavailable', 'the order queue is unavailable; retry', 1000, ticket);
 }
 
+/** A refusal of a keyed purchase names its ticket: an earlier attempt with the key may have got through. */
+const withTicket = (err: ApiError, ticket: string | undefined): ApiError =>
+  ticket === undefined ? err : new ApiError(err.code, err.message, err.retryAfterMs, ticket);
+
 export class PurchaseService {
   private readonly now: () => number;
+  private readonly keyed: KeyedPurchases;
   constructor(private readonly deps: PurchaseDeps) {
     this.now = deps.now ?? Date.now;
+    this.keyed = deps.keyed ?? new KeyedPurchases();
   }
 
-  /** Returns the ticket once Kafka has the purchase; throws ApiError otherwise. */
-  async purchase(request: PurchaseRequest): Promise<string> {
+  /**
+   * Returns the ticket once Kafka has the purchase; throws ApiError otherwise. With an idempotency key the
+   * ticket is the key's (idempotency.ts), and a repeat this pod has seen gets the first attempt's answer.
+   */
+  purchase(request: PurchaseRequest, idempotencyKey?: string): Promise<string> {
+    if (!this.deps.accepting()) {
+      return Promise.reject(new ApiError('unavailable', 'this server is shutting down; retry', 1000));
+    }
+    if (idempotencyKey === undefined) return this.attempt(request, undefined);
+    const ticket = idempotentTicket(request.event, request.productId, request.userId, idempotencyKey);
+    const earlier = this.keyed.get(ticket);
+    if (earlier !== undefined) return earlier;
+    const attempt = this.attempt(request, ticket);
+    this.keyed.remember(ticket, attempt);
+    return attempt;
+  }
+
+  private async attempt(request: PurchaseRequest, keyedTicket: string | undefined): Promise<string> {
     const { catalog, sink, throttle, limits } = this.deps;
-    if (!this.deps.accepting())
-      throw new ApiError('unavailable', 'this server is shutting down; retry', 1000);
     const now = this.now();
     const { event, productId, userId } = request;
     const check = catalog.check(event, productId, now);
-    if (!check.ok) throw REFUSALS[check.reason]();
+    if (!check.ok) {
+      const refusal = REFUSALS[check.reason]();
+      throw check.reason === 'sold_out' || check.reason === 'ended'
+        ? withTicket(refusal, keyedTicket)
+        : refusal;
+    }
     if (!limits.reserve(event, productId, userId, check.product.spec.perUserLimit)) {
-      throw new ApiError(
+      const limit = check.product.spec.perUserLimit;
+      const refusal = new ApiError(
         'limit',
-        `you already hold the per-user limit of ${check.product.spec.perUserLimit} for this product`,
+        `you already hold the per-user limit of ${limit} for this product`,
       );
+      throw withTicket(refusal, keyedTicket);
     }
     const waitMs = throttle.acquire(userId, now);
     if (waitMs > 0) {
       limits.release(event, productId, userId);
       throw new ApiError('throttled', 'too many requests from this user; retry later', waitMs);
     }
-    const ticket = this.deps.newTicket();
+    const ticket = keyedTicket ?? this.deps.newTicket();
     try {
       await sink.submit({ event, topic: check.event.spec.topic, productId, ticket, userId, acceptedAt: now });
     } catch (err) {
@@ -90,25 +121,31 @@ export interface TicketStatus {
   reason?: Exclude<Outcome, 'won'>;
 }
 
-/** Reads a ticket's final result as the consumer wrote it (an outcome code, shared/outcomes.ts). */
+/** Reads a ticket's final result as the consumer wrote it (outcome and owner, shared/outcomes.ts). */
 export class TicketService {
   constructor(private readonly redis: Redis) {}
 
-  async status(ticket: string): Promise<TicketStatus> {
+  /** The ticket's status for `buyer` (undefined: anyone, AUTH_MODE=none); another buyer's ticket is a 404. */
+  async status(ticket: string, buyer: number | undefined): Promise<TicketStatus> {
     let value: string | null;
     try {
       value = await this.redis.get(keys.result(ticket));
     } catch {
       throw new ApiError('unavailable', 'ticket results are unavailable; retry', 1000);
     }
-    return ticketStatus(ticket, value);
+    return ticketStatus(ticket, value, buyer);
   }
 }
 
-export function ticketStatus(ticket: string, value: string | null): TicketStatus {
-  const outcome = decodeOutcome(value);
+export function ticketStatus(ticket: string, value: string | null, buyer?: number): TicketStatus {
+  const result = decodeResult(value);
   // Not written yet (or an unknown ticket: indistinguishable without a lookup we refuse to pay for).
-  if (outcome === undefined) return { ticket, status: 'pending' };
+  if (result === undefined) return { ticket, status: 'pending' };
+  // Another buyer's result is none of this buyer's business: the same answer as a path that is not there.
+  if (buyer !== undefined && result.owner !== undefined && result.owner !== buyer) {
+    throw new ApiError('unknown_ticket', 'no such ticket');
+  }
+  const { outcome } = result;
   if (outcome === 'won') return { ticket, status: 'won' };
   return { ticket, status: 'lost', reason: outcome };
 }

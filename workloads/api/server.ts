@@ -2,19 +2,30 @@
 // node:http, everything else (/healthz, /readyz, /metrics, 404s, 405s) by an express app. express costs
 // several times raw node:http on a small JSON POST (see test/bench/http-hot-path.ts), and the hot routes
 // need none of its features: a fixed path, a small JSON body, a JSON answer.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { Socket } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../shared/log.js';
+import type { Authenticator, Buyer } from './auth/authenticator.js';
+import type { HttpLimits } from './config.js';
 import { ApiError } from './errors.js';
-import type { ApiMetrics } from './metrics.js';
+import { IDEMPOTENCY_HEADER, parseIdempotencyKey } from './idempotency.js';
+import type { ApiMetrics, Route } from './metrics.js';
 import type { PurchaseService, TicketService } from './purchase.js';
-import { MAX_BODY_BYTES, parsePurchaseBody, parseTicket } from './validation.js';
+import { MAX_BODY_BYTES, parsePurchaseBody, parseTicket, purchaseOf } from './validation.js';
 
 export const PURCHASE_PATH = '/api/v1/seckill';
 export const TICKET_PREFIX = '/api/v1/tickets/';
 
 export interface ServerDeps {
+  auth: Authenticator;
   purchases: PurchaseService;
   tickets: TicketService;
   metrics: ApiMetrics;
@@ -25,18 +36,19 @@ export interface ServerDeps {
 
 const JSON_TYPE = 'application/json';
 
-function send(res: ServerResponse, status: number, body: string, retryAfter?: number, close = false): void {
-  const headers: Record<string, string | number> = {
-    'content-type': JSON_TYPE,
-    'content-length': Buffer.byteLength(body),
-  };
-  if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
-  if (close) headers.connection = 'close';
-  res.writeHead(status, headers).end(body);
+function send(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
 function sendError(res: ServerResponse, err: ApiError, close = false): void {
-  send(res, err.status, err.body(), err.retryAfterSeconds(), close);
+  const body = err.body();
+  const headers: Record<string, string | number> = {
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(body),
+    ...err.headers(),
+  };
+  if (close) headers.connection = 'close';
+  res.writeHead(err.status, headers).end(body);
 }
 
 /** What a handler threw, as the client's answer: ApiErrors as they are, anything else a 500 (logged). */
@@ -48,26 +60,47 @@ function asApiError(err: unknown, log: Logger): ApiError {
 
 /** The hot-path handlers, shared by the raw server and (for the benchmark) the express-only app. */
 export function createHotHandlers(deps: ServerDeps): {
-  purchase: (body: string, res: ServerResponse, startedAt: number) => void;
-  ticket: (raw: string, res: ServerResponse, startedAt: number) => void;
+  purchase: (req: IncomingMessage, body: string, res: ServerResponse, startedAt: number) => void;
+  ticket: (req: IncomingMessage, raw: string, res: ServerResponse, startedAt: number) => void;
 } {
-  const { purchases, tickets, metrics, log } = deps;
-  const fail = (route: 'purchase' | 'ticket', res: ServerResponse, err: unknown, startedAt: number): void => {
+  const { auth, purchases, tickets, metrics, log } = deps;
+  const fail = (route: Route, res: ServerResponse, err: unknown, startedAt: number): void => {
     const apiError = asApiError(err, log);
     metrics.answered(route, apiError.outcome, startedAt);
     sendError(res, apiError);
   };
-  return {
-    purchase(body, res, startedAt) {
+  /** Runs `then` with the request's buyer: at once when the token is cached, else once it is verified. */
+  const withBuyer = (
+    route: Route,
+    req: IncomingMessage,
+    res: ServerResponse,
+    startedAt: number,
+    then: (buyer: Buyer) => void,
+  ): void => {
+    let buyer: Buyer | Promise<Buyer>;
+    try {
+      buyer = auth.authenticate(req.headers.authorization);
+    } catch (err) {
+      fail(route, res, err, startedAt);
+      return;
+    }
+    if (buyer instanceof Promise) buyer.then(then, (err: unknown) => fail(route, res, err, startedAt));
+    else then(buyer);
+  };
+  const purchase = (req: IncomingMessage, body: string, res: ServerResponse, startedAt: number): void => {
+    withBuyer('purchase', req, res, startedAt, (buyer) => {
       let request;
+      let key;
       try {
-        request = parsePurchaseBody(body);
+        request = purchaseOf(parsePurchaseBody(body), buyer);
+        const header = req.headers[IDEMPOTENCY_HEADER];
+        key = parseIdempotencyKey(Array.isArray(header) ? header.join(', ') : header);
       } catch (err) {
         fail('purchase', res, err, startedAt);
         return;
       }
       metrics.inflight.inc();
-      purchases.purchase(request).then(
+      purchases.purchase(request, key).then(
         (ticket) => {
           metrics.inflight.dec();
           metrics.answered('purchase', 'accepted', startedAt);
@@ -78,24 +111,27 @@ export function createHotHandlers(deps: ServerDeps): {
           fail('purchase', res, err, startedAt);
         },
       );
-    },
-    ticket(raw, res, startedAt) {
-      let ticket: string;
+    });
+  };
+  const ticket = (req: IncomingMessage, raw: string, res: ServerResponse, startedAt: number): void => {
+    withBuyer('ticket', req, res, startedAt, (buyer) => {
+      let id: string;
       try {
-        ticket = parseTicket(raw);
+        id = parseTicket(raw);
       } catch (err) {
         fail('ticket', res, err, startedAt);
         return;
       }
-      tickets.status(ticket).then(
+      tickets.status(id, buyer).then(
         (status) => {
           metrics.answered('ticket', 'ok', startedAt);
           send(res, 200, JSON.stringify(status));
         },
         (err: unknown) => fail('ticket', res, err, startedAt),
       );
-    },
+    });
   };
+  return { purchase, ticket };
 }
 
 /** Reads a small body; answers 413 itself (and closes the connection) when it is over `limit` bytes. */
@@ -146,11 +182,11 @@ export function createExpressApp(deps: ServerDeps, options: { hotRoutes?: boolea
       PURCHASE_PATH,
       express.text({ type: () => true, limit: MAX_BODY_BYTES }),
       (req: Request, res: Response) => {
-        hot.purchase(typeof req.body === 'string' ? req.body : '', res, performance.now());
+        hot.purchase(req, typeof req.body === 'string' ? req.body : '', res, performance.now());
       },
     );
     app.get(`${TICKET_PREFIX}:ticket`, (req: Request<{ ticket: string }>, res: Response) => {
-      hot.ticket(req.params.ticket, res, performance.now());
+      hot.ticket(req, req.params.ticket, res, performance.now());
     });
   }
   app.get('/healthz', (_req, res) => {
@@ -192,22 +228,70 @@ function httpStatusOf(err: unknown): number {
   return 500;
 }
 
+/** What a connection-level failure (before any handler) is answered with, and counted as. */
+function clientErrorAnswer(code: string | undefined): ApiError | undefined {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new ApiError('request_timeout', 'the request did not arrive in time');
+  }
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new ApiError('headers_too_large', 'the request headers are too large');
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') return undefined; // the client left: nobody to answer
+  return new ApiError('invalid_request', 'malformed HTTP request');
+}
+
+/** The response a socket is writing, if any (Node keeps it on the socket; not part of its types). */
+const responseOf = (socket: Socket): ServerResponse | undefined =>
+  (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+
+/**
+ * Answers what Node refuses before a handler runs (a request that trickles past its timeout: 408, headers
+ * over the cap: 431, garbage: 400) with our JSON error, closes the connection and counts the refusal.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket, metrics: ApiMetrics): void {
+  const answer = clientErrorAnswer(err.code);
+  if (answer !== undefined) metrics.refused(answer.code);
+  if (answer !== undefined && socket.writable && responseOf(socket)?.headersSent !== true) {
+    const body = answer.body();
+    socket.end(
+      `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\ncontent-type: ${JSON_TYPE}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroySoon();
+}
+
 /** The front door's HTTP server: hot routes on node:http, the rest handed to express. */
-export function createApiServer(deps: ServerDeps): Server {
+export function createApiServer(deps: ServerDeps, limits: HttpLimits): Server {
   const hot = createHotHandlers(deps);
   const app = createExpressApp(deps);
-  return createServer((req, res) => {
-    const url = req.url ?? '/';
-    const method = req.method;
-    if (method === 'POST' && url === PURCHASE_PATH) {
-      const startedAt = performance.now();
-      readSmallBody(req, res, MAX_BODY_BYTES, (body) => hot.purchase(body, res, startedAt));
-      return;
-    }
-    if (method === 'GET' && url.startsWith(TICKET_PREFIX) && !url.includes('?')) {
-      hot.ticket(url.slice(TICKET_PREFIX.length), res, performance.now());
-      return;
-    }
-    void app(req, res);
-  });
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node checks those timeouts (its default, 30 s, would let a trickler stay 30 s too long).
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
+    },
+    (req, res) => {
+      const url = req.url ?? '/';
+      const method = req.method;
+      if (method === 'POST' && url === PURCHASE_PATH) {
+        const startedAt = performance.now();
+        readSmallBody(req, res, MAX_BODY_BYTES, (body) => hot.purchase(req, body, res, startedAt));
+        return;
+      }
+      if (method === 'GET' && url.startsWith(TICKET_PREFIX) && !url.includes('?')) {
+        hot.ticket(req, url.slice(TICKET_PREFIX.length), res, performance.now());
+        return;
+      }
+      void app(req, res);
+    },
+  );
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => deps.metrics.refused('max_connections'));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    onClientError(err, socket, deps.metrics),
+  );
+  return server;
 }

@@ -15,11 +15,14 @@ export interface PurchaseRequest {
   userId: number;
 }
 
+/** A parsed body: userId is optional now that the buyer token names the buyer. */
+export type PurchaseBody = Omit<PurchaseRequest, 'userId'> & { userId?: number };
+
 const invalid = (message: string): ApiError => new ApiError('invalid_request', message);
 
 /** Parses and checks a POST /api/v1/seckill body; throws ApiError(400) with the first problem found. */
-export function parsePurchaseBody(body: string): PurchaseRequest {
-  if (body.length === 0) throw invalid('request body is empty; send {"event", "productId", "userId"}');
+export function parsePurchaseBody(body: string): PurchaseBody {
+  if (body.length === 0) throw invalid('request body is empty; send {"event", "productId"}');
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -27,7 +30,7 @@ export function parsePurchaseBody(body: string): PurchaseRequest {
     throw invalid('request body is not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid('request body must be a JSON object {"event", "productId", "userId"}');
+    throw invalid('request body must be a JSON object {"event", "productId"}');
   }
   const { event, productId, userId } = value as Record<string, unknown>;
   if (event === undefined) throw invalid('"event" is required');
@@ -35,11 +38,24 @@ export function parsePurchaseBody(body: string): PurchaseRequest {
   if (event.length === 0 || event.length > MAX_EVENT_LENGTH) {
     throw invalid(`"event" must have 1 to ${MAX_EVENT_LENGTH} characters`);
   }
-  return {
-    event,
-    productId: integerField('productId', productId, MAX_PRODUCT_ID),
-    userId: integerField('userId', userId, MAX_USER_ID),
-  };
+  const parsed: PurchaseBody = { event, productId: integerField('productId', productId, MAX_PRODUCT_ID) };
+  if (userId !== undefined) parsed.userId = integerField('userId', userId, MAX_USER_ID);
+  return parsed;
+}
+
+/**
+ * The purchase of a verified buyer: a body's userId must be the token's buyer (403 otherwise). Without a
+ * verified buyer (AUTH_MODE=none) the body's userId is the buyer, and required.
+ */
+export function purchaseOf(body: PurchaseBody, buyer: number | undefined): PurchaseRequest {
+  if (buyer === undefined) {
+    if (body.userId === undefined) throw invalid('"userId" is required');
+    return { event: body.event, productId: body.productId, userId: body.userId };
+  }
+  if (body.userId !== undefined && body.userId !== buyer) {
+    throw new ApiError('forbidden', '"userId" is not the buyer of the token; leave it out or send your own');
+  }
+  return { event: body.event, productId: body.productId, userId: buyer };
 }
 
 function integerField(name: string, value: unknown, max: number): number {

@@ -8,7 +8,7 @@
 // The ticket checks need the tickets the clients were given and their results (kept RESULT_TTL_SECONDS),
 // so they run only when the caller has the tickets. judgeProducts, judgeTickets, verdict and verdictText
 // are pure; the read* functions and checkInvariants read the records.
-import { decodeOutcome } from '../shared/outcomes.js';
+import { decodeResult } from '../shared/outcomes.js';
 import type { Redis } from 'ioredis';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { readStock } from '../shared/catalog.js';
@@ -109,7 +109,7 @@ export function judgeTickets(
 ): TicketVerdict {
   const v: TicketVerdict = { ...NO_TICKETS, violations: [] };
   for (const ticket of tickets) {
-    const result = decodeOutcome(results.get(ticket));
+    const result = decodeResult(results.get(ticket))?.outcome;
     if (result === 'won') {
       v.wonTickets++;
       if (orders.get(ticket) !== 1) v.wonWithoutOrder++;
@@ -119,7 +119,7 @@ export function judgeTickets(
     } else v.unresolvedTickets++;
   }
   for (const ticket of orders.keys())
-    if (decodeOutcome(orderResults.get(ticket)) !== 'won') v.ordersWithoutWin++;
+    if (decodeResult(orderResults.get(ticket))?.outcome !== 'won') v.ordersWithoutWin++;
   const count = (n: number, what: string): void => {
     if (n > 0) v.violations.push(`${n} ${what}`);
   };

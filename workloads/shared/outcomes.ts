@@ -25,6 +25,34 @@ export function decodeOutcome(code: unknown): Outcome | undefined {
   return BY_CODE.get(code);
 }
 
+/**
+ * A ticket's result as the consumer stores it (keys.result): the outcome code and the buyer, "W:42", so
+ * the ticket endpoint shows a result to its owner only. A bare code ("W") is a result written before
+ * owners were recorded: its owner is unknown.
+ */
+export interface TicketResult {
+  outcome: Outcome;
+  owner?: number;
+}
+
+export function encodeResult(outcome: Outcome, owner: number): string {
+  return `${CODES[outcome]}:${owner}`;
+}
+
+/** The stored result; undefined for nothing stored yet, or garbage. */
+export function decodeResult(value: unknown): TicketResult | undefined {
+  if (typeof value !== 'string') return undefined;
+  const colon = value.indexOf(':');
+  if (colon < 0) {
+    const outcome = decodeOutcome(value);
+    return outcome === undefined ? undefined : { outcome };
+  }
+  const outcome = decodeOutcome(value.slice(0, colon));
+  const owner = Number(value.slice(colon + 1));
+  if (outcome === undefined || !Number.isSafeInteger(owner) || owner < 1) return undefined;
+  return { outcome, owner };
+}
+
 export interface ClaimResult {
   outcome: Outcome;
   /** True when the ticket had been claimed before (a Kafka redelivery): nothing changed this time. */
