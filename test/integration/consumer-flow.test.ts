@@ -9,6 +9,7 @@ import { createKafka } from '../../workloads/shared/kafka/client.js';
 import { encodeBatch, messageKey, type PurchaseEntry } from '../../workloads/shared/kafka/codec.js';
 import { consumerGroup, deadLetterTopic } from '../../workloads/shared/kafka/topics.js';
 import { keys } from '../../workloads/shared/keys.js';
+import { decodeResult } from '../../workloads/shared/outcomes.js';
 import { createLogger } from '../../workloads/shared/log.js';
 import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
@@ -103,9 +104,14 @@ test('batches become orders exactly once; redeliveries, sold-out and poison mess
       'each product sells its whole stock',
     );
     // 160 tickets of distinct buyers for 60 units: 60 won, the other 100 sold out (no one hits a limit).
-    const results = await redis.mget(tickets.map((t) => keys.result(t)));
-    assert.equal(results.filter((r) => r === 'W').length, 60);
-    assert.equal(results.filter((r) => r === 'S').length, sent.length - 60);
+    // Each result names its buyer (the front door shows it to that buyer only).
+    const results = (await redis.mget(tickets.map((t) => keys.result(t)))).map((r) => decodeResult(r));
+    assert.equal(results.filter((r) => r?.outcome === 'won').length, 60);
+    assert.equal(results.filter((r) => r?.outcome === 'sold_out').length, sent.length - 60);
+    assert.deepEqual(
+      results.map((r) => r?.owner),
+      sent.map((e) => e.userId),
+    );
     assert.equal(verdict.wonTickets, 60);
 
     const report = await reconcile(redis, pool, sale.name);

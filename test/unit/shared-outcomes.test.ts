@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import {
   decodeClaimCode,
   decodeOutcome,
+  decodeResult,
+  encodeResult,
   encodeOutcome,
   OUTCOMES,
   parseClaimReply,
@@ -60,4 +62,14 @@ test('claim replies parse into outcomes and replays', () => {
   assert.throws(() => parseClaimReply([1, 5, 'W'], 2), /expected 2 outcomes/);
   assert.throws(() => parseClaimReply([1, 5, 'X'], 1), /unknown outcome/);
   assert.throws(() => parseClaimReply('nope', 1), /claim script returned/);
+});
+
+test('a ticket result records its owner; a bare code (written before owners) has none; garbage is nothing', () => {
+  assert.equal(encodeResult('won', 42), 'W:42');
+  assert.deepEqual(decodeResult('W:42'), { outcome: 'won', owner: 42 });
+  assert.deepEqual(decodeResult('L:7'), { outcome: 'limit', owner: 7 });
+  assert.deepEqual(decodeResult('S'), { outcome: 'sold_out' });
+  for (const bad of [null, undefined, '', 'X:1', 'W:', 'W:0', 'W:-1', 'W:abc', 'W:1.5', 42]) {
+    assert.equal(decodeResult(bad), undefined, String(bad));
+  }
 });
