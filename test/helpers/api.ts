@@ -77,7 +77,7 @@ export async function post(url: string, body: unknown, raw?: string, as: As = {}
     method: 'POST',
     headers: {
       'content-type': 'application/json',
-      ...(await authHeaders(as, typeof userId === 'number' ? userId : 1)),
+      ...(await authHeaders(as, Number.isSafeInteger(userId) && Number(userId) > 0 ? Number(userId) : 1)),
     },
     body: raw ?? JSON.stringify(body),
     signal: AbortSignal.timeout(20_000),

@@ -98,7 +98,7 @@ test('refusals with no Kafka work: 400 bad input, 413 oversize, 404 unknown, 405
     ['malformed JSON', '{"event":', undefined, 400, 'invalid_request'],
     ['not an object', '[]', undefined, 400, 'invalid_request'],
     ['empty', '', undefined, 400, 'invalid_request'],
-    ['missing userId', undefined, { event: sale.name, productId: 1 }, 400, 'invalid_request'],
+    ['missing productId', undefined, { event: sale.name, userId: 1 }, 400, 'invalid_request'],
     ['string id', undefined, { event: sale.name, productId: '1', userId: 1 }, 400, 'invalid_request'],
     ['negative id', undefined, { event: sale.name, productId: 1, userId: -5 }, 400, 'invalid_request'],
     [

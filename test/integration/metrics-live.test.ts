@@ -22,6 +22,7 @@ import { migrate } from '../../workloads/shared/mysql/migrations.js';
 import { createMysqlPool } from '../../workloads/shared/mysql/pool.js';
 import { eventBody, installCrd, iso, kubeConfig, seckillApi } from '../helpers/operator-kube.js';
 import { repoFile } from '../../tools/lib/paths.js';
+import { stackJwtSecret } from '../../tools/lib/buyer-tokens.js';
 import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
 import { waitFor } from '../../tools/lib/wait.js';
 import { errorCode, get, post, ticketOf, type Answer } from '../helpers/api.js';
@@ -191,7 +192,13 @@ before(async () => {
     'api',
     node,
     [dist('workloads/api/main.js')],
-    { ...base, HTTP_PORT: String(ports.api), CATALOG_REFRESH_MS: '200', SHUTDOWN_GRACE_MS: '5000' },
+    {
+      ...base,
+      HTTP_PORT: String(ports.api),
+      CATALOG_REFRESH_MS: '200',
+      SHUTDOWN_GRACE_MS: '5000',
+      AUTH_JWT_SECRET: stackJwtSecret(),
+    },
     join(tmp, 'api.log'),
   );
   await Promise.all([
