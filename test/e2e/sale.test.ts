@@ -20,7 +20,21 @@ test(
   { timeout: 240_000 },
   async () => {
     const { result, code, stderr } = await runDemoProcess(
-      ['--products', '2', '--stock', String(STOCK), '--buyers', '500', '--requests', '2000', '--rate', '500'],
+      [
+        ...[
+          '--products',
+          '2',
+          '--stock',
+          String(STOCK),
+          '--buyers',
+          '500',
+          '--requests',
+          '2000',
+          '--rate',
+          '500',
+        ],
+        ...['--idempotent-percent', '10'],
+      ],
       220_000,
     );
     assert.equal(code, 0, `demo exit code (stderr tail: ${stderr.slice(-2000)})`);
@@ -38,6 +52,12 @@ test(
     assert.ok(result.p99Ms > 0 && result.acceptedPerSec > 0);
     assert.notEqual(result.sellOutSeconds, null);
     assert.notEqual(result.drainSeconds, null);
+    // Buyers sent signed tokens (no 401), and about 10% of purchases were retried with their key: every
+    // retry that got a ticket got the first one, and none won twice.
+    assert.equal(result.outcomes['401 unauthorized'] ?? 0, 0);
+    assert.ok(result.idempotentRetries >= 100, `idempotent retries: ${result.idempotentRetries}`);
+    assert.ok(result.idempotentSameTicket > 0);
+    assert.equal(result.idempotentSecondWins, 0);
     // On real pods, from this build's images.
     assert.equal(result.platform, 'kubernetes');
     assert.equal(result.nodeReady, true);

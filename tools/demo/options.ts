@@ -5,6 +5,7 @@
 //   (with --chaos the defaults are --stock 5000 --requests 60000 --rate 1000: the sale outlasts the chaos)
 //   [--keep-running] [--cleanup-policy Delete|Retain] [--seed-style] [--api-port N] [--start-in S]
 //   [--drain-timeout S] [--report-dir reports] [--quiet] [--connections 64] [--max-connections 512]
+//   [--idempotent-percent 2]  (that share of purchases carry an Idempotency-Key and are retried once)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../lib/paths.js';
@@ -30,6 +31,8 @@ export interface DemoOptions {
   quiet: boolean;
   connections: number;
   maxConnections: number;
+  /** Share (0..1) of purchases sent with an Idempotency-Key and retried once with it. */
+  idempotentRatio: number;
 }
 
 /** A bad command line (exit 2, the message alone). */
@@ -56,12 +59,20 @@ const OPTIONS = {
   quiet: { type: 'boolean', default: false },
   connections: { type: 'string', default: '64' },
   'max-connections': { type: 'string', default: '512' },
+  'idempotent-percent': { type: 'string', default: '2' },
 } as const;
 
 function int(name: string, raw: string, min: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
     throw new UsageError(`--${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function percent(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new UsageError(`--${name} must be 0 to 100, got "${raw}"`);
   return n;
 }
 
@@ -97,5 +108,6 @@ export function parseOptions(argv: string[]): DemoOptions {
     quiet: values.quiet,
     connections: int('connections', values.connections, 1),
     maxConnections: int('max-connections', values['max-connections'], 1),
+    idempotentRatio: percent('idempotent-percent', values['idempotent-percent']) / 100,
   };
 }

@@ -54,6 +54,11 @@ function invariantRows(r: DemoResult): Row[] {
     ['lost tickets with an order', r.lostWithOrder],
     ['orders whose ticket is not a win', r.ordersWithoutWin],
     ['tickets won / lost', `${r.wonTickets} / ${r.lostTickets}`],
+    [
+      'idempotent retries / answered with the first ticket',
+      `${r.idempotentRetries} / ${r.idempotentSameTicket}`,
+    ],
+    ['idempotent retries that won a second time', r.idempotentSecondWins],
   ];
 }
 

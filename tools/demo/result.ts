@@ -38,6 +38,12 @@ export type DemoResult = {
     maxReplicas: number;
     maxLag: number;
     chaosActions: ChaosAction[];
+    /** Keyed purchases retried once with their Idempotency-Key (tools/load/retries.ts). */
+    idempotentRetries: number;
+    /** Retries answered with the first attempt's ticket. */
+    idempotentSameTicket: number;
+    /** Retries whose own, other ticket won as well as the first: a second unit for one purchase (must be 0). */
+    idempotentSecondWins: number;
   };
 
 /** What the cluster showed during the run: the node, the release, every pod seen. */
@@ -67,6 +73,8 @@ export interface RunFacts {
   samples: Sample[];
   maxLag: number;
   chaosActions: ChaosAction[];
+  /** Retry pairs whose two tickets differ and both won (sale.ts reads it from the results). */
+  idempotentSecondWins: number;
 }
 
 /** The result (field order as --json has always printed it); a sale that did not drain is a violation. */
@@ -101,8 +109,17 @@ export function demoResult(f: RunFacts, load: LoadReport, verdict: InvariantVerd
     maxReplicas: Math.max(0, ...f.samples.map((s) => s.desired)),
     maxLag: f.maxLag,
     chaosActions: f.chaosActions,
+    idempotentRetries: load.idempotency.retries,
+    idempotentSameTicket: load.idempotency.sameTicket,
+    idempotentSecondWins: f.idempotentSecondWins,
   };
   if (demo.drainSeconds === null) demo.violations.push('the sale did not drain in time');
+  if (f.idempotentSecondWins > 0) {
+    demo.violations.push(`${f.idempotentSecondWins} idempotent retries won a second unit`);
+  }
+  if (load.idempotency.otherTicket > 0) {
+    demo.violations.push(`${load.idempotency.otherTicket} idempotent retries named another ticket`);
+  }
   demo.ok = demo.violations.length === 0;
   return demo;
 }

@@ -12,6 +12,7 @@ import { httpOk } from '../lib/net.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { progressLine } from '../load/format.js';
 import type { AcceptedTicket, LoadReport } from '../load/open-loop.js';
+import type { RetryPair } from '../load/retries.js';
 import { startLoadWorker } from '../load/worker.js';
 import { runChaos, type ChaosAction } from './chaos.js';
 import * as cluster from './cluster.js';
@@ -40,6 +41,8 @@ export interface DemoRun {
 /** The front door: its Service (the chaos run deletes its pods; the Service routes to the others). */
 export interface FrontDoor {
   url: string;
+  /** The HS256 key the front door verifies buyer tokens with (its auth Secret, made per run). */
+  jwtSecret: string;
 }
 
 /** Waits until the front door at `url` is ready. */
@@ -61,6 +64,8 @@ function startLoad(r: DemoRun, api: FrontDoor, sampler: Sampler): Promise<LoadRe
     timeoutMs: 10_000,
     seed: 42,
     userBase: 1,
+    jwtSecret: api.jwtSecret,
+    idempotentRatio: o.idempotentRatio,
   };
   return startLoadWorker(options, (p) => {
     if (o.quiet) return;
@@ -127,6 +132,12 @@ function writeTickets(runDir: string, tickets: AcceptedTicket[]): string {
   return file;
 }
 
+/** Retry pairs whose two tickets differ and both won: one keyed purchase that got two units. */
+function secondWins(pairs: readonly RetryPair[], results: ReadonlyMap<string, string | null>): number {
+  const won = (t: string | null): boolean => t !== null && decodeResult(results.get(t))?.outcome === 'won';
+  return pairs.filter((p) => p.first !== p.retry && won(p.first) && won(p.retry)).length;
+}
+
 /** The sale from the load to the verdict: load (and chaos), drain, the invariants, the result. */
 export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   const { kube, admin, redis, pool, event, productIds } = r;
@@ -136,6 +147,11 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   const { load, loadEnd, chaosActions, cpu } = await loadWithChaos(r, api, sampler);
   const ticketsFile = writeTickets(r.runDir, load.tickets);
   const tickets = load.tickets.map((t) => t.ticket);
+  // A retry's ticket other than the first one (a bug) is a purchase of its own: judged with the rest.
+  const known = new Set(tickets);
+  for (const { retry } of load.idempotency.pairs) {
+    if (retry !== null && !known.has(retry)) (tickets.push(retry), known.add(retry));
+  }
   const { drainedAt, results } = await drain(r, w, tickets, loadEnd);
   await sleep(2000); // a few more samples after the drain, so the charts show the lag at zero
   await sampler.stop();
@@ -160,8 +176,19 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
       cpuDuringLoad: cpu,
     },
   };
+  const idempotentSecondWins = secondWins(load.idempotency.pairs, results);
   const demo = demoResult(
-    { ...facts, loadStart, loadEnd, sellOutAt, drainedAt, samples, maxLag, chaosActions },
+    {
+      ...facts,
+      loadStart,
+      loadEnd,
+      sellOutAt,
+      drainedAt,
+      samples,
+      maxLag,
+      chaosActions,
+      idempotentSecondWins,
+    },
     load,
     verdict,
   );

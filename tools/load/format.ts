@@ -29,6 +29,12 @@ export function formatReport(r: LoadReport, polled?: TicketPollReport): string {
         .join(' ')}`,
     );
   }
+  const idem = r.idempotency;
+  if (idem.keyed > 0) {
+    lines.push(
+      `idempotent    ${idem.keyed} keyed purchases retried once: ${idem.sameTicket} retries named the first ticket, ${idem.otherTicket} another`,
+    );
+  }
   if (polled) {
     lines.push(
       `tickets       won ${polled.won}, lost (sold out) ${polled.lostSoldOut}, lost (limit) ${polled.lostLimit}, still pending ${polled.pending} (polled ${polled.seconds}s)`,

@@ -1,6 +1,11 @@
 // `npm run load -- --url http://127.0.0.1:8080 --event NAME --products 1001,1002,1003 --buyers 50000
 //    --requests 200000 --rate 10000 [--duration S] [--repeat-ratio R] [--connections N]
-//    [--max-connections N] [--timeout-ms MS] [--seed N] [--poll-tickets S] [--tickets-out FILE] [--json]`
+//    [--max-connections N] [--timeout-ms MS] [--seed N] [--poll-tickets S] [--tickets-out FILE] [--json]
+//    [--idempotent-ratio R] [--no-auth]`
+//
+// Buyers send tokens signed with AUTH_JWT_SECRET from the environment (the stack env exports the stack's
+// key, the one `npm run api` verifies with); --no-auth sends none (a front door with AUTH_MODE=none).
+// --idempotent-ratio R: that share of purchases carry an Idempotency-Key and are retried once with it.
 //
 // The open-loop load generator (open-loop.ts) as a CLI, usable against any front door. Prints a live
 // progress line on stderr, then a text summary (or, with --json, ONE JSON line on stdout). Accepted
@@ -29,6 +34,8 @@ const { values } = parseArgs({
     'poll-tickets': { type: 'string', default: '30' },
     'tickets-out': { type: 'string' },
     json: { type: 'boolean', default: false },
+    'idempotent-ratio': { type: 'string', default: '0' },
+    'no-auth': { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -56,7 +63,18 @@ const rate = num('rate', values.rate, 1)!;
 const duration = num('duration', values.duration, 0.1);
 const requests = num('requests', values.requests, 1) ?? (duration === undefined ? 200_000 : undefined);
 
+const jwtSecret = values['no-auth'] ? undefined : process.env.AUTH_JWT_SECRET;
+if (!values['no-auth'] && !jwtSecret) {
+  process.stderr.write(
+    'AUTH_JWT_SECRET is not set: export the HS256 key the front door verifies with ' +
+      '(eval "$(npm run -s stack -- env)"), or pass --no-auth for a front door with AUTH_MODE=none\n',
+  );
+  process.exit(2);
+}
+
 const report = await runOpenLoop({
+  ...(jwtSecret !== undefined ? { jwtSecret } : {}),
+  idempotentRatio: num('idempotent-ratio', values['idempotent-ratio'])!,
   url: values.url,
   event: values.event,
   products,
@@ -83,15 +101,17 @@ if (values['tickets-out']) {
 const pollSeconds = num('poll-tickets', values['poll-tickets'])!;
 const polled =
   pollSeconds > 0 && report.tickets.length > 0
-    ? await pollTickets(
-        values.url,
-        report.tickets.map((t) => t.ticket),
-        { timeoutMs: pollSeconds * 1000 },
-      )
+    ? await pollTickets(values.url, report.tickets, {
+        timeoutMs: pollSeconds * 1000,
+        ...(jwtSecret !== undefined ? { jwtSecret } : {}),
+      })
     : undefined;
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ ...report, tickets: report.tickets.length, polled })}\n`);
+  const idempotency = { ...report.idempotency, pairs: report.idempotency.pairs.length };
+  process.stdout.write(
+    `${JSON.stringify({ ...report, tickets: report.tickets.length, idempotency, polled })}\n`,
+  );
 } else {
   process.stdout.write(`${formatReport(report, polled)}\n`);
 }

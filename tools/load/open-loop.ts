@@ -6,12 +6,18 @@
 // cap). Its latency is measured from its DUE time, not from when a socket was free, so a stalled server
 // shows up as latency instead of quietly lowering the offered rate (no coordinated omission).
 //
+// Every buyer sends the token the shop would have issued them (HS256, signed up front with `jwtSecret`).
+// A share of purchases (`idempotentRatio`) carry an Idempotency-Key and are repeated once with it when
+// their first answer arrives (retries.ts); those repeats are counted apart, not in the figures below.
+//
 // Outcomes are counted by status and error code ("202", "409 sold_out", "503 unavailable", and client-side
 // "error conn_refused" / "error conn_reset" / "error timeout"); every 202 ticket is kept with its product
 // and buyer so the caller can check it resolves. A per-second timeline (offered, completed, accepted,
 // errors, latency) feeds the demo's charts.
 import net from 'node:net';
-import { purchaseRequest } from '../bench/http-load.js';
+import { BuyerTokens } from '../lib/buyer-tokens.js';
+import { purchaseBytes, ticketBytes, ticketIn } from './requests.js';
+import { IdempotentRetries, type IdempotencyReport } from './retries.js';
 
 export interface OpenLoopOptions {
   url: string;
@@ -36,6 +42,10 @@ export interface OpenLoopOptions {
   timeoutMs?: number;
   seed?: number;
   userBase?: number;
+  /** The HS256 key buyer tokens are signed with (the front door's AUTH_JWT_SECRET); none: no tokens. */
+  jwtSecret?: string;
+  /** Share of purchases sent with an Idempotency-Key and retried once with it (default 0). */
+  idempotentRatio?: number;
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
 }
@@ -99,6 +109,7 @@ export interface LoadReport {
   timeline: SecondStats[];
   connectionsOpened: number;
   tickets: AcceptedTicket[];
+  idempotency: IdempotencyReport;
 }
 
 /** Deterministic PRNG (mulberry32), so a run can be replayed with --seed. */
@@ -210,6 +221,10 @@ interface Due {
   dueAt: number;
   productId: number;
   userId: number;
+  /** A keyed purchase's Idempotency-Key. */
+  key?: string;
+  /** Set on the retry of a keyed purchase: the first attempt's ticket (null: it named none). */
+  retryOf?: string | null;
 }
 
 /** Grows as needed: latency samples without an array of boxed numbers. */
@@ -248,6 +263,10 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
   const userBase = o.userBase ?? 1;
   const random = prng(o.seed ?? 42);
   const interval = 1000 / o.rate;
+  const tokens =
+    o.jwtSecret === undefined ? undefined : await BuyerTokens.sign(o.jwtSecret, userBase, o.buyers);
+  const idempotentRatio = o.idempotentRatio ?? 0;
+  const retries = new IdempotentRetries();
 
   // Buyers: a new one with probability 1 - repeatRatio (while any are left), else one seen before.
   let newBuyers = 0;
@@ -291,6 +310,20 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
   let lastAnswerAt = 0;
   const t0 = performance.now() + 50;
 
+  /** Accounts one answer: a retry's apart (and none of the figures), else into the figures. */
+  const settle = (d: Due, outcome: string, answeredAt: number, ticket?: string): void => {
+    if (d.retryOf !== undefined) {
+      retries.answered(d.retryOf, outcome, ticket ?? null);
+      return;
+    }
+    if (d.key !== undefined) {
+      // Sent again at once, with the same key: the buyer's retry.
+      retries.scheduled();
+      queue.push({ ...d, dueAt: answeredAt, retryOf: ticket ?? null });
+    }
+    finish(d, outcome, answeredAt, ticket);
+  };
+
   const finish = (d: Due, outcome: string, answeredAt: number, ticket?: string): void => {
     const latency = answeredAt - d.dueAt;
     const second = Math.max(0, Math.floor((answeredAt - t0) / 1000));
@@ -306,7 +339,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
     }
     latencies.push(latency);
     b.lat.push(latency);
-    if (ticket) {
+    if (ticket && outcome === '202 accepted') {
       accepted++;
       b.accepted++;
       const atMs = answeredAt - t0;
@@ -325,20 +358,19 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
     while (queueHead < queue.length) {
       const d = queue[queueHead]!;
       queue[queueHead++] = undefined as unknown as Due; // release for GC
-      const body = `{"event":"${o.event}","productId":${d.productId},"userId":${d.userId}}`;
-      c.send(purchaseRequest(body), (answer) => {
+      const body = `{"event":"${o.event}","productId":${d.productId}}`;
+      c.send(purchaseBytes(body, tokens?.get(d.userId), d.key), (answer) => {
         const now = performance.now();
         if ('error' in answer) {
-          finish(d, `error ${answer.error}`, now);
+          settle(d, `error ${answer.error}`, now);
           return;
         }
         if (answer.status === 202) {
-          const m = /"ticket":"([^"]+)"/.exec(answer.body);
-          finish(d, '202 accepted', now, m?.[1] ?? 'missing');
+          settle(d, '202 accepted', now, ticketIn(answer.body) ?? 'missing');
           return;
         }
         const code = /"code":"([^"]+)"/.exec(answer.body)?.[1] ?? 'unknown';
-        finish(d, `${answer.status} ${code}`, now);
+        settle(d, `${answer.status} ${code}`, now, d.key === undefined ? undefined : ticketIn(answer.body));
       });
       return;
     }
@@ -360,7 +392,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
         // Nobody listens: the queued requests fail as a real client's would.
         lastConnectFailure = performance.now();
         const now = performance.now();
-        while (queueHead < queue.length) finish(queue[queueHead++]!, 'error conn_refused', now);
+        while (queueHead < queue.length) settle(queue[queueHead++]!, 'error conn_refused', now);
       }
     }
   };
@@ -384,6 +416,10 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
           productId: o.products[Math.floor(random() * o.products.length)]!,
           userId: nextBuyer(),
         };
+        if (idempotentRatio > 0 && random() < idempotentRatio) {
+          d.key = `load-${o.seed ?? 42}-${due}`;
+          retries.keyed();
+        }
         due++;
         bucket(Math.floor((d.dueAt - t0) / 1000)).offered++;
         queue.push(d);
@@ -395,7 +431,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
       }
       // Queued too long: timeout.
       while (queueHead < queue.length && now - queue[queueHead]!.dueAt > timeoutMs) {
-        finish(queue[queueHead++]!, 'error timeout', now);
+        settle(queue[queueHead++]!, 'error timeout', now);
       }
       while (queueHead < queue.length && idle.length > 0) dispatch(idle.pop()!);
       // Grow the pool when requests wait; keep the floor after failures (with a 100 ms backoff).
@@ -429,7 +465,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
         });
       }
       const issued = aborted ? due : total;
-      if (due >= issued && completed >= issued) {
+      if (due >= issued && completed >= issued && retries.pending === 0) {
         resolve();
         return;
       }
@@ -478,6 +514,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
     timeline: timeline.map((b, i) => secondStats(i, b)),
     connectionsOpened: opened,
     tickets,
+    idempotency: retries.result(),
   };
 }
 
@@ -508,38 +545,50 @@ export interface TicketPollReport {
   seconds: number;
 }
 
-/** GET /api/v1/tickets/:ticket for every ticket until none is pending or the deadline passes. */
+/** GET /api/v1/tickets/:ticket for every ticket (as its buyer) until none is pending or the deadline passes. */
 export async function pollTickets(
   url: string,
-  tickets: readonly string[],
-  opts: { concurrency?: number; timeoutMs?: number } = {},
+  tickets: readonly AcceptedTicket[],
+  opts: { concurrency?: number; timeoutMs?: number; jwtSecret?: string } = {},
 ): Promise<TicketPollReport> {
   const { host, port } = parseTarget(url);
   const started = performance.now();
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   const result = new Map<string, string>();
+  let base = Infinity;
+  let top = 0;
+  for (const t of tickets) {
+    base = Math.min(base, t.userId);
+    top = Math.max(top, t.userId);
+  }
+  const tokens =
+    opts.jwtSecret === undefined || tickets.length === 0
+      ? undefined
+      : await BuyerTokens.sign(opts.jwtSecret, base, top - base + 1);
   let pending = [...tickets];
   let failed = 0;
   while (pending.length > 0) {
-    const next: string[] = [];
+    const next: AcceptedTicket[] = [];
     let i = 0;
     const worker = async (): Promise<void> => {
       let conn: Conn | undefined;
       while (i < pending.length) {
-        const ticket = pending[i++]!;
+        const accepted = pending[i++]!;
+        const ticket = accepted.ticket;
         if (!conn || conn.closed) conn = await connect(host, port);
+        const request = ticketBytes(host, ticket, tokens?.get(accepted.userId));
         const answer = await new Promise<HttpAnswer | { error: string }>((resolve) =>
-          conn!.send(Buffer.from(`GET /api/v1/tickets/${ticket} HTTP/1.1\r\nHost: ${host}\r\n\r\n`), resolve),
+          conn!.send(request, resolve),
         );
         if ('error' in answer || answer.status !== 200) {
-          next.push(ticket);
+          next.push(accepted);
           continue;
         }
         const status = /"status":"([a-z]+)"/.exec(answer.body)?.[1];
         const reason = /"reason":"([a-z_]+)"/.exec(answer.body)?.[1];
         if (status === 'won') result.set(ticket, 'won');
         else if (status === 'lost') result.set(ticket, reason === 'limit' ? 'limit' : 'sold_out');
-        else next.push(ticket);
+        else next.push(accepted);
       }
       conn?.destroy();
     };
