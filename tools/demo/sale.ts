@@ -40,6 +40,8 @@ export interface DemoRun {
 /** The front door: its Service (the chaos run deletes its pods; the Service routes to the others). */
 export interface FrontDoor {
   url: string;
+  /** The HS256 key the front door verifies buyer tokens with (release.installRelease made it). */
+  jwtSecret: string;
 }
 
 /** Waits until the front door at `url` is ready. */
