@@ -53,8 +53,22 @@ export const ALL_SWITCHES = [
   'operator.leaderElection.enabled=true',
 ];
 
+/**
+ * Values every render starts from: the Secret with the front door's buyer-token key, which the chart
+ * requires in its default auth.mode=jwt. A test's own `--set`s come after them, so `auth.existingSecret=`
+ * takes it away again.
+ */
+export const BASE_VALUES = ['auth.existingSecret=seckill-api-auth'];
+
 export function helmTemplateArgs(sets: string[] = [], release = 'seckill', namespace = 'default'): string[] {
-  return ['template', release, CHART, '--namespace', namespace, ...sets.flatMap((s) => ['--set', s])];
+  return [
+    'template',
+    release,
+    CHART,
+    '--namespace',
+    namespace,
+    ...[...BASE_VALUES, ...sets].flatMap((s) => ['--set', s]),
+  ];
 }
 
 /** `helm template` output, parsed; throws with helm's message when the render fails. */

@@ -1,7 +1,11 @@
 // The Helm chart renders what the issue asks for: helm lint, helm template with default values and with
 // every switch on, least-privilege RBAC, hardened pods, credentials from Secrets only, the CRD behind
-// crds.install with a keep policy, and a schema that refuses bad values with a clear message.
+// crds.install with a keep policy, and a schema that refuses bad values with a clear message. The front
+// door's buyer-token key comes from a Secret the chart only names (auth.*), and its HTTP limits from api.http.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type {
   V1ClusterRole,
@@ -36,6 +40,8 @@ const envNames = (c: V1Container): string[] => (c.env ?? []).map((e) => e.name);
 const envValue = (c: V1Container, name: string): string | undefined =>
   c.env?.find((e) => e.name === name)?.value;
 
+// helm lint renders in lint mode, where `required` and `fail` only log: the default values (auth.mode=jwt
+// and no auth.existingSecret) lint clean, and the refusals are checked with `helm template` below.
 test('helm lint passes with default values and with every switch on', () => {
   const plain = run('helm', ['lint', CHART, '--strict']);
   assert.equal(plain.code, 0, plain.stdout + plain.stderr);
@@ -319,12 +325,36 @@ test('NOTES.txt tells how to apply a first SeckillEvent from examples/', () => {
     'sales',
     '--set',
     'crds.install=false',
+    '--set',
+    'auth.existingSecret=shop-auth',
   ]);
   const notes = out.slice(out.indexOf('NOTES:'));
   assert.match(notes, /examples\/seckillevent\.yaml/);
   assert.match(notes, /kubectl -n sales apply -f -/);
   assert.match(notes, /secretName: shop-seckill-connection/);
   assert.match(notes, /get ske spring-sale/);
+  assert.match(notes, /buyer auth JWT, Secret shop-auth/);
+  assert.match(notes, /-H "Authorization: Bearer \$TOKEN"/);
+  assert.doesNotMatch(notes, /WARNING/);
+});
+
+test('NOTES.txt warns loudly when buyers are not verified (auth.mode=none)', () => {
+  const out = runOk('helm', [
+    'install',
+    'shop',
+    CHART,
+    '--dry-run=client',
+    '--namespace',
+    'sales',
+    '--set',
+    'crds.install=false',
+    '--set',
+    'auth.mode=none',
+  ]);
+  const notes = out.slice(out.indexOf('NOTES:'));
+  assert.match(notes, /WARNING: auth\.mode=none\. The front door does NOT verify buyer tokens/);
+  assert.match(notes, /buyer auth NONE/);
+  assert.match(notes, /"userId":42/);
 });
 
 test('the schema and the chart refuse bad values with a message naming the value', () => {
@@ -362,6 +392,26 @@ test('the schema and the chart refuse bad values with a message naming the value
       /leaderElection\.enabled must be true when operator\.replicaCount > 1/,
     ],
     ['api.terminationGracePeriodSeconds=20', /api\.terminationGracePeriodSeconds \(20\) must exceed/],
+    ['auth.mode=oidc', /\/auth\/mode': value must be one of 'jwt', 'none'/],
+    [
+      'auth.jwksUrl=ftp://id.example.com/jwks',
+      /\/auth\/jwksUrl': 'ftp:\/\/id\.example\.com\/jwks' does not match/,
+    ],
+    ['auth.clockToleranceSeconds=301', /\/auth\/clockToleranceSeconds': maximum: got 301, want 300/],
+    ['auth.cacheEntries=-1', /\/auth\/cacheEntries': minimum: got -1, want 0/],
+    ['auth.jwksRefreshMs=10', /\/auth\/jwksRefreshMs': minimum: got 10, want 1,000/],
+    // The chart never takes a key as a value: it lives in a Secret only.
+    ['auth.jwtSecret=not-here', /\/auth': additional properties 'jwtSecret' not allowed/],
+    ['api.http.maxHeaderBytes=512', /\/api\/http\/maxHeaderBytes': minimum: got 512, want 1,024/],
+    ['api.http.maxConnections=0', /\/api\/http\/maxConnections': minimum: got 0, want 1/],
+    [
+      'api.http.requestTimeoutMs=300001',
+      /\/api\/http\/requestTimeoutMs': maximum: got 300,001, want 300,000/,
+    ],
+    [
+      'api.http.headersTimeoutMs=20000',
+      /api\.http\.headersTimeoutMs \(20000\) must be <= api\.http\.requestTimeoutMs \(10000\)/,
+    ],
   ];
   for (const [set, message] of cases) {
     const r = run('helm', helmTemplateArgs([set]));
@@ -371,4 +421,185 @@ test('the schema and the chart refuse bad values with a message naming the value
   // An existing Secret makes the inline connection values optional; one operator may run without election.
   render(['connection.existingSecret=shop-db', 'connection.mysqlUrl=']);
   render(['operator.leaderElection.enabled=false', 'operator.replicaCount=1']);
+});
+
+// --- Buyer identity (auth.*) and the HTTP limits (api.http.*) ---------------------------------------
+
+const apiContainer = (sets: string[]): V1Container =>
+  container(find<V1Deployment>(render(sets), 'Deployment', 'seckill-api'));
+const authEnv = (c: V1Container): string[] => envNames(c).filter((n) => n.startsWith('AUTH_'));
+
+test('auth.mode=jwt without a Secret or a JWKS URL is refused, naming auth.existingSecret and the key', () => {
+  for (const sets of [['auth.existingSecret='], ['auth.existingSecret=', 'auth.mode=jwt']]) {
+    const r = run('helm', helmTemplateArgs(sets, 'shop', 'sales'));
+    assert.notEqual(r.code, 0, `--set ${sets.join(' ')} must be refused`);
+    assert.match(r.stderr, /auth\.existingSecret is required when auth\.mode=jwt/);
+    assert.match(r.stderr, /a Secret in namespace sales with the key AUTH_JWT_SECRET/);
+    assert.match(r.stderr, /or set auth\.jwksUrl/);
+  }
+  const both = run(
+    'helm',
+    helmTemplateArgs(['auth.jwksFromSecret=true', 'auth.jwksUrl=https://id.example.com/jwks']),
+  );
+  assert.notEqual(both.code, 0);
+  assert.match(both.stderr, /set auth\.jwksFromSecret or auth\.jwksUrl, not both/);
+  const noSecret = run(
+    'helm',
+    helmTemplateArgs([
+      'auth.existingSecret=',
+      'auth.jwksFromSecret=true',
+      'auth.jwksUrl=https://id.example.com/j',
+    ]),
+  );
+  assert.notEqual(noSecret.code, 0);
+  assert.match(noSecret.stderr, /auth\.jwksFromSecret=true needs auth\.existingSecret/);
+});
+
+test('auth.existingSecret: AUTH_JWT_SECRET from its secretKeyRef (required), no key in any manifest', () => {
+  const objs = render(['auth.existingSecret=shop-auth']);
+  const c = container(find<V1Deployment>(objs, 'Deployment', 'seckill-api'));
+  assert.equal(envValue(c, 'AUTH_MODE'), 'jwt');
+  const secretEnv = c.env?.find((e) => e.name === 'AUTH_JWT_SECRET');
+  assert.equal(secretEnv?.value, undefined, 'the key is never a literal');
+  assert.deepEqual(secretEnv?.valueFrom?.secretKeyRef, { name: 'shop-auth', key: 'AUTH_JWT_SECRET' });
+  assert.deepEqual(authEnv(c).sort(), [
+    'AUTH_CACHE_ENTRIES',
+    'AUTH_CLOCK_TOLERANCE_S',
+    'AUTH_JWKS_REFRESH_MS',
+    'AUTH_JWT_SECRET',
+    'AUTH_MODE',
+  ]);
+  assert.equal(envValue(c, 'AUTH_CLOCK_TOLERANCE_S'), '5');
+  assert.equal(envValue(c, 'AUTH_CACHE_ENTRIES'), '100000');
+  assert.equal(envValue(c, 'AUTH_JWKS_REFRESH_MS'), '300000');
+  // The chart neither makes the Secret nor carries its contents: the only Secret is the connection one.
+  const secrets = objs.filter((o) => o.kind === 'Secret') as V1Secret[];
+  assert.deepEqual(
+    secrets.map((x) => x.metadata?.name),
+    ['seckill-connection'],
+  );
+  for (const x of secrets) {
+    for (const key of [...Object.keys(x.stringData ?? {}), ...Object.keys(x.data ?? {})]) {
+      assert.ok(!/AUTH|jwks/i.test(key), `Secret ${x.metadata?.name} has no buyer-token key ${key}`);
+    }
+  }
+  for (const dep of objs.filter((o) => o.kind === 'Deployment') as V1Deployment[]) {
+    for (const e of container(dep).env ?? []) {
+      if (e.name.startsWith('AUTH_JWT')) assert.equal(e.value, undefined, `${dep.metadata?.name}: ${e.name}`);
+    }
+  }
+  assert.ok(
+    !objs.some((o) => o.kind === 'ConfigMap' && /AUTH_JWT|jwks/i.test(JSON.stringify(o))),
+    'no key in a ConfigMap',
+  );
+  assert.deepEqual(
+    find<V1Deployment>(objs, 'Deployment', 'seckill-api').spec?.template.spec?.volumes?.map((v) => v.name),
+    ['tmp'],
+    'no JWKS volume unless auth.jwksFromSecret',
+  );
+});
+
+test("auth.jwksFromSecret: the Secret's jwks.json mounted read-only, AUTH_JWKS_FILE names it", () => {
+  const dep = find<V1Deployment>(
+    render(['auth.existingSecret=shop-auth', 'auth.jwksFromSecret=true']),
+    'Deployment',
+    'seckill-api',
+  );
+  const c = container(dep);
+  const file = envValue(c, 'AUTH_JWKS_FILE');
+  assert.equal(file, '/etc/seckill/auth/jwks.json');
+  assert.equal(envValue(c, 'AUTH_JWKS_URL'), undefined);
+  // The JWKS gives keys too: the Secret may hold jwks.json alone.
+  assert.deepEqual(c.env?.find((e) => e.name === 'AUTH_JWT_SECRET')?.valueFrom?.secretKeyRef, {
+    name: 'shop-auth',
+    key: 'AUTH_JWT_SECRET',
+    optional: true,
+  });
+  const mount = c.volumeMounts?.find((m) => m.name === 'auth-jwks');
+  assert.deepEqual(mount, { name: 'auth-jwks', mountPath: dirname(file), readOnly: true });
+  const volume = dep.spec?.template.spec?.volumes?.find((v) => v.name === 'auth-jwks');
+  assert.equal(volume?.secret?.secretName, 'shop-auth');
+  assert.deepEqual(volume?.secret?.items, [{ key: 'jwks.json', path: 'jwks.json' }], 'only jwks.json');
+  assert.equal(volume?.secret?.defaultMode, 0o440);
+  assert.equal(volume?.secret?.optional, undefined, 'a missing jwks.json keeps the pod from starting');
+});
+
+test('auth.jwksUrl, issuer, audience and the token settings reach the front door', () => {
+  const url = 'https://id.example.com/.well-known/jwks.json';
+  const alone = apiContainer(['auth.existingSecret=', `auth.jwksUrl=${url}`]);
+  assert.equal(envValue(alone, 'AUTH_JWKS_URL'), url);
+  assert.ok(!envNames(alone).includes('AUTH_JWT_SECRET'), 'no Secret named: no AUTH_JWT_SECRET');
+  assert.ok(!envNames(alone).includes('AUTH_JWKS_FILE'));
+
+  const c = apiContainer([
+    'auth.existingSecret=shop-auth',
+    `auth.jwksUrl=${url}`,
+    'auth.issuer=https://id.example.com/',
+    'auth.audience=shop',
+    'auth.clockToleranceSeconds=0',
+    'auth.cacheEntries=0',
+    'auth.jwksRefreshMs=60000',
+  ]);
+  assert.equal(c.env?.find((e) => e.name === 'AUTH_JWT_SECRET')?.valueFrom?.secretKeyRef?.optional, true);
+  assert.equal(envValue(c, 'AUTH_ISSUER'), 'https://id.example.com/');
+  assert.equal(envValue(c, 'AUTH_AUDIENCE'), 'shop');
+  assert.equal(envValue(c, 'AUTH_CLOCK_TOLERANCE_S'), '0');
+  assert.equal(envValue(c, 'AUTH_CACHE_ENTRIES'), '0');
+  assert.equal(envValue(c, 'AUTH_JWKS_REFRESH_MS'), '60000');
+
+  // Every AUTH_ variable the chart can set is one workloads/api/config.ts reads.
+  const source = readRepoFile('workloads/api/config.ts');
+  const file = apiContainer(['auth.existingSecret=shop-auth', 'auth.jwksFromSecret=true']);
+  for (const name of new Set([...authEnv(c), ...authEnv(file)])) {
+    assert.ok(source.includes(`'${name}'`), `${name} is read by the front door's config`);
+  }
+});
+
+test('auth.mode=none: AUTH_MODE=none, no key and no Secret needed', () => {
+  const c = apiContainer(['auth.existingSecret=', 'auth.mode=none']);
+  assert.equal(envValue(c, 'AUTH_MODE'), 'none');
+  assert.deepEqual(authEnv(c), ['AUTH_MODE'], 'the other auth settings mean nothing without verification');
+  // Named anyway, the Secret is not wired in: nothing would check the tokens.
+  assert.deepEqual(authEnv(apiContainer(['auth.mode=none'])), ['AUTH_MODE']);
+});
+
+test('api.http limits reach the front door, large values written as integers', () => {
+  const defaults = apiContainer([]);
+  assert.equal(envValue(defaults, 'HTTP_HEADERS_TIMEOUT_MS'), '5000');
+  assert.equal(envValue(defaults, 'HTTP_REQUEST_TIMEOUT_MS'), '10000');
+  assert.equal(envValue(defaults, 'HTTP_MAX_HEADER_BYTES'), '8192');
+  assert.equal(envValue(defaults, 'HTTP_MAX_CONNECTIONS'), '10000');
+
+  const set = apiContainer([
+    'api.http.headersTimeoutMs=2000',
+    'api.http.requestTimeoutMs=3000',
+    'api.http.maxHeaderBytes=16384',
+    'api.http.maxConnections=500',
+  ]);
+  assert.equal(envValue(set, 'HTTP_HEADERS_TIMEOUT_MS'), '2000');
+  assert.equal(envValue(set, 'HTTP_REQUEST_TIMEOUT_MS'), '3000');
+  assert.equal(envValue(set, 'HTTP_MAX_HEADER_BYTES'), '16384');
+  assert.equal(envValue(set, 'HTTP_MAX_CONNECTIONS'), '500');
+
+  // From a values file numbers are floats: the chart must not write 1e+06 (the front door would refuse it).
+  const dir = mkdtempSync(join(tmpdir(), 'chart-render-'));
+  try {
+    const file = join(dir, 'values.yaml');
+    writeFileSync(
+      file,
+      [
+        'auth: {existingSecret: shop-auth, cacheEntries: 10000000, jwksRefreshMs: 86400000}',
+        'api: {http: {maxConnections: 1000000}, batch: {buffer: 2000000}}',
+        '',
+      ].join('\n'),
+    );
+    const objs = parseManifests(runOk('helm', ['template', 'seckill', CHART, '-f', file]));
+    const c = container(find<V1Deployment>(objs, 'Deployment', 'seckill-api'));
+    assert.equal(envValue(c, 'HTTP_MAX_CONNECTIONS'), '1000000');
+    assert.equal(envValue(c, 'AUTH_CACHE_ENTRIES'), '10000000');
+    assert.equal(envValue(c, 'AUTH_JWKS_REFRESH_MS'), '86400000');
+    assert.equal(envValue(c, 'BATCH_BUFFER'), '2000000');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

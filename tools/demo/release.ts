@@ -2,13 +2,22 @@
 // local cluster with tools/demo/values-local.yaml, the images built by tools/stack/images.sh and the
 // connection settings the pods can reach (the stack's node address). The CRD is applied with kubectl
 // (`crds.install=false`, the chart's documented alternative): the integration tests install it that way
-// too, and helm refuses to adopt a CRD it did not create. Also where the front door answers:
+// too, and helm refuses to adopt a CRD it did not create. The front door verifies buyer tokens: before
+// helm runs, the Secret with its HS256 key is applied (auth-secret.ts), and the key is handed back so the
+// load can sign tokens the front door accepts. Also where the front door answers:
 // its Service's ClusterIP, reached from the host through kube-proxy (a port-forward is too slow for
 // 10k requests a second).
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ROOT } from '../lib/paths.js';
 import { requireEnv } from '../lib/stack-env.js';
+import {
+  AUTH_SECRET,
+  applyAuthSecret,
+  deleteAuthSecret,
+  keyFingerprint,
+  randomJwtSecret,
+} from './auth-secret.js';
 import { run } from './processes.js';
 
 export const RELEASE = 'seckill';
@@ -46,15 +55,27 @@ export function podConnection(): { kafkaBrokers: string; redisUrl: string; mysql
 export interface ReleaseOptions {
   /** Extra `--set-string` values (e.g. the seed-style run's settings). */
   set?: Record<string, string>;
+  /** The front door's HS256 key (at least 32 bytes); default a new random one for each install. */
+  jwtSecret?: string;
 }
 
-function releaseValues(o: ReleaseOptions): Record<string, string> {
+export interface InstalledRelease {
+  /** helm's output. */
+  output: string;
+  /** The key the front door verifies buyer tokens with: sign them with it (tools/lib/buyer-tokens.ts). */
+  jwtSecret: string;
+}
+
+function releaseValues(o: ReleaseOptions, jwtSecret: string): Record<string, string> {
   const images = localImages();
   const conn = podConnection();
   const values: Record<string, string> = {
     'connection.kafkaBrokers': conn.kafkaBrokers,
     'connection.redisUrl': conn.redisUrl,
     'connection.mysqlUrl': conn.mysqlUrl,
+    'auth.existingSecret': AUTH_SECRET,
+    // The pods read the key when they start: a new key rolls them (helm --wait then waits for the new ones).
+    'api.podAnnotations.seckill\\.io/auth-key-sha256': keyFingerprint(jwtSecret),
   };
   for (const [key, ref] of [
     ['operator.image', images.operator],
@@ -80,15 +101,20 @@ export async function installCrd(): Promise<void> {
   ]);
 }
 
-/** The CRD, then helm upgrade --install, waiting until the operator and the front door are Ready. */
-export async function installRelease(o: ReleaseOptions = {}): Promise<string> {
+/**
+ * The CRD, the front door's key Secret, then helm upgrade --install, waiting until the operator and the
+ * front door are Ready (on that key); answers helm's output and the key.
+ */
+export async function installRelease(o: ReleaseOptions = {}): Promise<InstalledRelease> {
   await installCrd();
+  const jwtSecret = o.jwtSecret ?? randomJwtSecret();
+  await applyAuthSecret(RELEASE_NAMESPACE, jwtSecret);
   // helm splits --set values at commas (a broker list has them): escape them.
-  const sets = Object.entries(releaseValues(o)).flatMap(([k, v]) => [
+  const sets = Object.entries(releaseValues(o, jwtSecret)).flatMap(([k, v]) => [
     '--set-string',
     `${k}=${v.replace(/,/g, '\\,')}`,
   ]);
-  return run(
+  const output = await run(
     'helm',
     [
       'upgrade',
@@ -108,8 +134,10 @@ export async function installRelease(o: ReleaseOptions = {}): Promise<string> {
     undefined,
     200_000,
   );
+  return { output, jwtSecret };
 }
 
+/** helm uninstall, then the key Secret installRelease made. */
 export async function uninstallRelease(): Promise<void> {
   await run(
     'helm',
@@ -117,6 +145,7 @@ export async function uninstallRelease(): Promise<void> {
     undefined,
     130_000,
   );
+  await deleteAuthSecret(RELEASE_NAMESPACE);
 }
 
 /** The front door's Service address, http://<ClusterIP>:<port>. */

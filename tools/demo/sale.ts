@@ -41,7 +41,7 @@ export interface DemoRun {
 /** The front door: its Service (the chaos run deletes its pods; the Service routes to the others). */
 export interface FrontDoor {
   url: string;
-  /** The HS256 key the front door verifies buyer tokens with (its auth Secret, made per run). */
+  /** The HS256 key the front door verifies buyer tokens with (release.installRelease made it). */
   jwtSecret: string;
 }
 

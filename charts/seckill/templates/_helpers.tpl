@@ -129,4 +129,29 @@ podAntiAffinity:
 {{- if le (int $v.operator.terminationGracePeriodSeconds) (div (int $v.operator.shutdownGraceMs) 1000 | int) }}
 {{- fail "operator.terminationGracePeriodSeconds must exceed operator.shutdownGraceMs/1000" }}
 {{- end }}
+{{- if gt (int $v.api.http.headersTimeoutMs) (int $v.api.http.requestTimeoutMs) }}
+{{- fail (printf "api.http.headersTimeoutMs (%d) must be <= api.http.requestTimeoutMs (%d)" (int $v.api.http.headersTimeoutMs) (int $v.api.http.requestTimeoutMs)) }}
+{{- end }}
+{{- include "seckill.validateAuth" . }}
+{{- end }}
+
+{{/* The buyer-token settings: in jwt mode the front door needs a key, and the chart a Secret (or a JWKS URL). */}}
+{{- define "seckill.validateAuth" -}}
+{{- $auth := .Values.auth -}}
+{{- if eq $auth.mode "jwt" }}
+{{- if and (not $auth.existingSecret) (not $auth.jwksUrl) }}
+{{- fail (printf "auth.existingSecret is required when auth.mode=jwt: name a Secret in namespace %s with the key AUTH_JWT_SECRET (the HS256 key, at least 32 bytes) and/or jwks.json (with auth.jwksFromSecret=true), or set auth.jwksUrl. auth.mode=none (no buyer verification) is for local runs only" .Release.Namespace) }}
+{{- end }}
+{{- if and $auth.jwksFromSecret (not $auth.existingSecret) }}
+{{- fail "auth.jwksFromSecret=true needs auth.existingSecret: the Secret whose jwks.json key is mounted" }}
+{{- end }}
+{{- if and $auth.jwksFromSecret $auth.jwksUrl }}
+{{- fail "set auth.jwksFromSecret or auth.jwksUrl, not both (the front door reads one JWKS: AUTH_JWKS_FILE or AUTH_JWKS_URL)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Where the Secret's jwks.json is mounted (auth.jwksFromSecret). */}}
+{{- define "seckill.jwksDir" -}}
+/etc/seckill/auth
 {{- end }}
