@@ -1,9 +1,11 @@
 // Benchmark: the purchase hot path on raw node:http vs the same handler behind express, and both against
-// plain JSON echo servers. Dependency-free: the load generator speaks HTTP/1.1 on raw keep-alive sockets.
-// Each server runs in a child process of its own (one event loop, one core); the client runs here.
+// plain JSON echo servers; then ours verifying buyer tokens, HS256 and ES256, with and without the token
+// cache (http-auth-modes.ts). Dependency-free: the load generator speaks HTTP/1.1 on raw keep-alive
+// sockets. Each server runs in a child process of its own (one event loop, one core); the client runs here.
 // No Kafka or Redis: the purchase sink resolves at once, so the figures are the HTTP path's own cost.
 //
-//   node dist/tools/bench/http-hot-path.js [--seconds 5] [--connections 64] [--json]
+//   node dist/tools/bench/http-hot-path.js [--seconds 5] [--connections 64] [--buyers 1000]
+//     [--modes raw-echo,ours-purchase,...] [--json]    (--json: one JSON object on stdout, the lines on stderr)
 import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +13,9 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { trustingAuthenticator } from '../../workloads/api/auth/authenticator.js';
+import { createAuthenticator, trustingAuthenticator } from '../../workloads/api/auth/authenticator.js';
 import type { CachedEvent, CatalogCheck } from '../../workloads/api/catalog-cache.js';
+import type { AuthConfig } from '../../workloads/api/config.js';
 import { createApiMetrics } from '../../workloads/api/metrics.js';
 import { PurchaseService, TicketService } from '../../workloads/api/purchase.js';
 import type { PurchaseSink } from '../../workloads/api/purchase-producer.js';
@@ -20,9 +23,23 @@ import { createApiServer, createExpressApp, type ServerDeps } from '../../worklo
 import { LimitGuard, UserThrottle } from '../../workloads/api/throttle.js';
 import { load, purchaseRequest } from './http-load.js';
 import { createLogger } from '../../workloads/shared/log.js';
-
-const MODES = ['raw-echo', 'express-echo', 'express-purchase', 'ours-purchase'] as const;
-type Mode = (typeof MODES)[number];
+import {
+  authChecks,
+  authRunProblems,
+  isAuthMode,
+  placeholderAuthorization,
+  prepareAuth,
+} from './http-auth-modes.js';
+import {
+  isMode,
+  modeLine,
+  MODES,
+  summarise,
+  summaryText,
+  type Mode,
+  type ModeResult,
+  type Results,
+} from './http-hot-path-report.js';
 
 const HTTP_LIMITS = {
   headersTimeoutMs: 5000,
@@ -31,18 +48,13 @@ const HTTP_LIMITS = {
   maxConnections: 10_000,
 };
 
+/** The modes without auth: the trusting authenticator takes the buyer from the body. */
 const PURCHASE_BODY = '{"event":"bench","productId":1,"userId":42}';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
 
 // ---------------------------------------------------------------- servers (child process)
 
-function purchaseDeps(): ServerDeps {
+/** The purchase path with everything external stubbed; `auth` builds the real authenticator (else trusting). */
+function purchaseDeps(auth: AuthConfig | undefined): ServerDeps {
   const product = {
     spec: { id: 1, stock: 1e9, perUserLimit: Number.MAX_SAFE_INTEGER },
     soldOut: false,
@@ -66,8 +78,10 @@ function purchaseDeps(): ServerDeps {
   };
   let n = 0;
   const registry = new Registry();
+  const metrics = createApiMetrics(registry);
+  const log = createLogger({ bench: 'http' }, 'error');
   return {
-    auth: trustingAuthenticator,
+    auth: auth === undefined ? trustingAuthenticator : createAuthenticator(auth, metrics.auth, log),
     purchases: new PurchaseService({
       catalog: {
         check: (name, id) => (name === 'bench' && id === 1 ? check : { ok: false, reason: 'unknown_event' }),
@@ -79,14 +93,14 @@ function purchaseDeps(): ServerDeps {
       accepting: () => true,
     }),
     tickets: new TicketService(new Redis({ lazyConnect: true })),
-    metrics: createApiMetrics(registry),
+    metrics,
     registry,
     ready: () => true,
-    log: createLogger({ bench: 'http' }, 'error'),
+    log,
   };
 }
 
-function serve(mode: Mode): Server {
+function serve(mode: Mode, deps: () => ServerDeps): Server {
   switch (mode) {
     case 'raw-echo':
       return createServer((req, res) => {
@@ -108,14 +122,15 @@ function serve(mode: Mode): Server {
       return createServer(app);
     }
     case 'express-purchase':
-      return createServer(createExpressApp(purchaseDeps(), { hotRoutes: true }));
-    case 'ours-purchase':
-      return createApiServer(purchaseDeps(), HTTP_LIMITS);
+      return createServer(createExpressApp(deps(), { hotRoutes: true }));
+    default: // ours-purchase and the ours-* auth modes: the same server, the authenticator differs
+      return createApiServer(deps(), HTTP_LIMITS);
   }
 }
 
-function child(mode: Mode): void {
-  const server = serve(mode);
+function child(mode: Mode, auth: AuthConfig | undefined): void {
+  let deps: ServerDeps | undefined;
+  const server = serve(mode, () => (deps = purchaseDeps(auth)));
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => {
     process.send?.({ port: (server.address() as AddressInfo).port });
@@ -128,7 +143,9 @@ function child(mode: Mode): void {
       at = performance.now();
     } else if (msg === 'cpu') {
       const used = process.cpuUsage(cpu);
-      process.send?.({ cpu: (used.user + used.system) / 1000 / (performance.now() - at) });
+      const share = (used.user + used.system) / 1000 / (performance.now() - at);
+      const checks = auth !== undefined && deps !== undefined ? authChecks(deps.registry) : undefined;
+      void Promise.resolve(checks).then((authChecks) => process.send?.({ cpu: share, authChecks }));
     } else if (msg === 'exit') {
       process.exit(0);
     }
@@ -137,26 +154,58 @@ function child(mode: Mode): void {
 
 // ---------------------------------------------------------------- client (this process)
 
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+/** --modes a,b,c (in the order of MODES), or every mode. */
+function selectedModes(): Mode[] {
+  const i = process.argv.indexOf('--modes');
+  if (i < 0) return [...MODES];
+  const asked = (process.argv[i + 1] ?? '').split(',').filter((m) => m !== '');
+  const unknown = asked.filter((m) => !isMode(m));
+  if (asked.length === 0 || unknown.length > 0) {
+    throw new Error(
+      `--modes takes a comma-separated subset of ${MODES.join(',')}; unknown: ${unknown.join(',')}`,
+    );
+  }
+  return MODES.filter((m) => asked.includes(m));
+}
+
+/** What the server child answers 'cpu' with: its CPU share over the window, its token checks. */
+type ServerReport = { cpu: number; authChecks?: Record<string, number> };
+
 async function run(
   mode: Mode,
   connections: number,
   seconds: number,
-): Promise<{ rps: number; non2xx: number; serverCpu: number }> {
+  requests: Buffer | readonly Buffer[],
+  auth: AuthConfig | undefined,
+): Promise<ModeResult> {
   const self = fileURLToPath(import.meta.url);
-  const proc = fork(self, ['--serve', mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const args = ['--serve', mode, ...(auth === undefined ? [] : ['--auth', JSON.stringify(auth)])];
+  const proc = fork(self, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       proc.once('message', (m: unknown) => resolve((m as { port: number }).port));
       proc.once('exit', () => reject(new Error(`${mode} server exited`)));
     });
-    const request = purchaseRequest(PURCHASE_BODY);
     setTimeout(() => proc.send('mark'), 1000); // measure the server's CPU over the counted window only
-    const result = await load(port, connections, seconds, request);
-    const cpu = await new Promise<number>((resolve) => {
-      proc.once('message', (m: unknown) => resolve((m as { cpu: number }).cpu));
+    const result = await load(port, connections, seconds, requests);
+    const server = await new Promise<ServerReport>((resolve) => {
+      proc.once('message', (m: unknown) => resolve(m as ServerReport));
       proc.send('cpu');
     });
-    return { rps: result.requests / result.seconds, non2xx: result.non2xx, serverCpu: cpu };
+    const { seconds: elapsed, ...counts } = result;
+    return {
+      rps: Math.round(counts.requests / elapsed),
+      ...counts,
+      serverCpu: +server.cpu.toFixed(2),
+      authChecks: server.authChecks,
+    };
   } finally {
     proc.send('exit');
   }
@@ -165,36 +214,52 @@ async function run(
 async function main(): Promise<void> {
   const seconds = arg('seconds', 5);
   const connections = arg('connections', 64);
-  const results = {} as Record<Mode, { rps: number; non2xx: number; serverCpu: number }>;
-  for (const mode of MODES) {
-    results[mode] = await run(mode, connections, seconds);
-    const r = results[mode];
-    console.log(
-      `${mode.padEnd(18)} ${Math.round(r.rps).toString().padStart(8)} req/s   non-2xx ${r.non2xx}   server CPU ${(r.serverCpu * 100).toFixed(0)}%`,
-    );
+  const buyers = arg('buyers', 1000);
+  const modes = selectedModes();
+  const json = process.argv.includes('--json');
+  const say = json ? console.error : console.log;
+  const auth = await prepareAuth(modes.filter(isAuthMode), buyers);
+  // The modes without auth send one fixed request; it carries a token too (ignored there) so that every
+  // mode's request is about the same size: the auth modes' cost is then the verification, not the bytes.
+  const plainRequest = purchaseRequest(PURCHASE_BODY, { authorization: await placeholderAuthorization() });
+  const results: Results = {};
+  try {
+    for (const mode of modes) {
+      const authMode = isAuthMode(mode) ? mode : undefined;
+      const requests = authMode === undefined ? plainRequest : auth.requests(authMode);
+      const r = await run(mode, connections, seconds, requests, authMode && auth.config(authMode));
+      results[mode] = r;
+      say(modeLine(mode, r));
+      if (authMode !== undefined) {
+        const problems = authRunProblems(authMode, r, r.authChecks ?? {});
+        if (problems.length > 0) throw new MeaninglessRun(`${mode}: ${problems.join('; ')}`);
+      } else if (r.non2xx > 0 || r.closedEarly > 0) {
+        say(`  WARNING: ${mode} answered ${r.non2xx} non-2xx, ${r.closedEarly} connections closed`);
+      }
+    }
+  } finally {
+    await auth.close();
   }
-  const summary = {
-    connections,
-    seconds,
-    rawEchoRps: Math.round(results['raw-echo'].rps),
-    expressEchoRps: Math.round(results['express-echo'].rps),
-    expressPurchaseRps: Math.round(results['express-purchase'].rps),
-    oursPurchaseRps: Math.round(results['ours-purchase'].rps),
-    oursVsExpressPurchase: +(results['ours-purchase'].rps / results['express-purchase'].rps).toFixed(2),
-    endpointVsRawRatio: +(results['ours-purchase'].rps / results['raw-echo'].rps).toFixed(2),
-    expressEchoVsRawEcho: +(results['express-echo'].rps / results['raw-echo'].rps).toFixed(2),
-  };
-  console.log(
-    `\nours vs express (same purchase handler): ${summary.oursVsExpressPurchase}x   ours vs raw echo: ${summary.endpointVsRawRatio}x   express echo vs raw echo: ${summary.expressEchoVsRawEcho}x`,
-  );
-  if (process.argv.includes('--json')) console.log(JSON.stringify(summary));
+  const summary = summarise(results);
+  say(summaryText(summary));
+  if (json) console.log(JSON.stringify({ connections, seconds, buyers, modes: results, ...summary }));
 }
+
+/** An auth mode whose figure cannot be trusted (a 401 costs less than a purchase): the run fails. */
+class MeaninglessRun extends Error {}
 
 const serveAt = process.argv.indexOf('--serve');
 if (serveAt >= 0) {
-  const mode = process.argv[serveAt + 1] as Mode;
-  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}`);
-  child(mode);
+  const mode = process.argv[serveAt + 1] ?? '';
+  if (!isMode(mode)) throw new Error(`unknown mode ${mode}`);
+  const authAt = process.argv.indexOf('--auth');
+  child(mode, authAt >= 0 ? (JSON.parse(process.argv[authAt + 1] ?? '') as AuthConfig) : undefined);
 } else {
-  await main();
+  try {
+    await main();
+  } catch (err) {
+    if (!(err instanceof MeaninglessRun)) throw err;
+    console.error(`\nFAIL: the run is meaningless, ${err.message}`);
+    process.exitCode = 1;
+  }
 }

@@ -1,6 +1,7 @@
-// Buyer tokens as a shop's identity provider would issue them: HS256 JWTs whose `sub` is the buyer id,
-// signed with jose. The tests, the load generator and the demo use these; the front door verifies them.
-import { SignJWT } from 'jose';
+// Buyer tokens as a shop's identity provider would issue them: HS256 JWTs (ES256 too, for bench:http) whose
+// `sub` is the buyer id, signed with jose. The tests, the load generator and the demo use these; the front
+// door verifies them.
+import { SignJWT, type CryptoKey } from 'jose';
 import { requireEnv } from './stack-env.js';
 
 export interface TokenClaims {
@@ -17,21 +18,36 @@ export interface TokenClaims {
 /** The stack's HS256 key (`npm run stack -- env` exports AUTH_JWT_SECRET). */
 export const stackJwtSecret = (): string => requireEnv('AUTH_JWT_SECRET');
 
-export async function signBuyerToken(
-  secret: string,
+/** What signs a token: an HS256 secret's bytes or an asymmetric private key (then `kid` names its JWK). */
+export interface SigningKey {
+  alg: 'HS256' | 'ES256' | 'RS256' | 'EdDSA';
+  key: CryptoKey | Uint8Array;
+  kid?: string;
+}
+
+export function signBuyerToken(secret: string, buyerId: number, claims: TokenClaims = {}): Promise<string> {
+  return signBuyerTokenWith({ alg: 'HS256', key: new TextEncoder().encode(secret) }, buyerId, claims);
+}
+
+export async function signBuyerTokenWith(
+  signing: SigningKey,
   buyerId: number,
   claims: TokenClaims = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({
+      alg: signing.alg,
+      typ: 'JWT',
+      ...(signing.kid !== undefined ? { kid: signing.kid } : {}),
+    })
     .setSubject(claims.sub ?? String(buyerId))
     .setIssuedAt(now)
     .setExpirationTime(now + (claims.expiresInSeconds ?? 3600));
   if (claims.notBeforeSeconds !== undefined) jwt.setNotBefore(now + claims.notBeforeSeconds);
   if (claims.issuer !== undefined) jwt.setIssuer(claims.issuer);
   if (claims.audience !== undefined) jwt.setAudience(claims.audience);
-  return jwt.sign(new TextEncoder().encode(secret));
+  return jwt.sign(signing.key);
 }
 
 /**
