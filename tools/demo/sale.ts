@@ -150,7 +150,9 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   // A retry's ticket other than the first one (a bug) is a purchase of its own: judged with the rest.
   const known = new Set(tickets);
   for (const { retry } of load.idempotency.pairs) {
-    if (retry !== null && !known.has(retry)) (tickets.push(retry), known.add(retry));
+    if (retry === null || known.has(retry)) continue;
+    tickets.push(retry);
+    known.add(retry);
   }
   const { drainedAt, results } = await drain(r, w, tickets, loadEnd);
   await sleep(2000); // a few more samples after the drain, so the charts show the lag at zero
