@@ -5,6 +5,7 @@
 // probes, answer /healthz, /readyz and /metrics to another pod, and run as uid 65532 with no capabilities, no
 // privilege escalation, seccomp filtering and a read-only root.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,9 @@ function splitRef(ref: string): { repository: string; tag: string } {
   return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
 }
 
+/** The front door's buyer-token key, as a user would hand it over (tools/demo/auth-secret.ts does the same). */
+const AUTH_SECRET = 'images-test-auth';
+
 /** The chart rendered into the test namespace with our images and the pods' connection settings. */
 function renderChart(): RenderedObject[] {
   const dir = mkdtempSync(join(tmpdir(), 'images-test-'));
@@ -70,6 +74,7 @@ function renderChart(): RenderedObject[] {
           watchNamespace: namespace,
         },
         api: { image: splitRef(images.api) },
+        auth: { existingSecret: AUTH_SECRET },
       }),
     );
     return parseManifests(runOk('helm', ['template', release, CHART, '--namespace', namespace, '-f', file]));
@@ -170,6 +175,13 @@ before(async () => {
   for (const obj of rendered.filter((o) => kinds.has(o.kind ?? ''))) await objects.create(obj);
   const secret = rendered.find((o) => o.kind === 'Secret');
   assert.ok(secret?.metadata?.name, 'the chart renders its connection Secret');
+  await core.createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name: AUTH_SECRET },
+      stringData: { AUTH_JWT_SECRET: randomBytes(32).toString('hex') },
+    },
+  });
 
   pods.operator = podOf(deployment(rendered, 'operator'), 'operator');
   pods.api = podOf(deployment(rendered, 'api'), 'api');

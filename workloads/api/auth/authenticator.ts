@@ -47,6 +47,8 @@ export function bearerToken(authorization: string | undefined): string {
 
 export class JwtAuthenticator implements Authenticator {
   private readonly cache: TokenCache;
+  /** Verifications under way: a burst of one buyer's requests with a new token costs one check. */
+  private readonly verifying = new Map<string, Promise<Buyer>>();
   constructor(
     private readonly verifier: TokenVerifier,
     cacheEntries: number,
@@ -70,7 +72,12 @@ export class JwtAuthenticator implements Authenticator {
       this.metrics.cached();
       return cached;
     }
-    return this.verify(token, now);
+    let verifying = this.verifying.get(token);
+    if (verifying === undefined) {
+      verifying = this.verify(token, now).finally(() => this.verifying.delete(token));
+      this.verifying.set(token, verifying);
+    }
+    return verifying;
   }
 
   private async verify(token: string, now: number): Promise<Buyer> {

@@ -3,6 +3,7 @@
 // or a JWKS URL (the identity provider's, fetched and cached by jose). Each source answers jose's "which
 // key verifies this token" question and names the algorithms it accepts: a key is only ever used with its
 // own family, so an HS256 token can never be checked against a public key (algorithm confusion).
+import { webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import {
@@ -37,7 +38,11 @@ export function secretKeySource(secret: string): KeySource {
   if (bytes.length < MIN_SECRET_BYTES) {
     throw new RangeError(`the HS256 secret must have at least ${MIN_SECRET_BYTES} bytes`);
   }
-  return { algorithms: [SECRET_ALGORITHM], key: () => bytes, close: () => undefined };
+  // Imported once: given the raw bytes, jose would import them as a key on every verification.
+  let key: Promise<webcrypto.CryptoKey> | undefined;
+  const imported = (): Promise<webcrypto.CryptoKey> =>
+    (key ??= webcrypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']));
+  return { algorithms: [SECRET_ALGORITHM], key: imported, close: () => undefined };
 }
 
 export function parseJwks(text: string, where: string): JSONWebKeySet {
