@@ -34,7 +34,7 @@ const dashboard = (): Dashboard => JSON.parse(readRepoFile(DASHBOARD)) as Dashbo
 test('promtool check rules accepts the alerts file', () => {
   const r = run('promtool', ['check', 'rules', repoFile(ALERTS)]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /SUCCESS: 7 rules found/);
+  assert.match(r.stdout, /SUCCESS: 8 rules found/);
 });
 
 test('promtool test rules: every alert unit test passes', () => {
@@ -47,6 +47,7 @@ test('the issue alerts exist, and each has a firing case and a quiet case in the
   const alerts = rules().map((r) => r.alert);
   assert.deepEqual([...alerts].sort(), [
     'SeckillBatchFlushesFailing',
+    'SeckillBuyerKeysUnavailable',
     'SeckillConsumerLagHigh',
     'SeckillDeadLettersGrowing',
     'SeckillFrontDoor5xxRatioHigh',
