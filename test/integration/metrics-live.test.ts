@@ -77,7 +77,8 @@ let promUrl = '';
 
 /** What the test did, for the assertions. */
 const traffic = {
-  tickets: [] as string[],
+  /** Accepted tickets with their buyers (a ticket's result is shown to its buyer only). */
+  tickets: [] as { ticket: string; buyer: number }[],
   winner: '',
   codes: new Set<string>(),
 };
@@ -94,8 +95,9 @@ async function buy(productId: number, userId: number): Promise<Answer> {
   return post(url(ports.api), { event, productId, userId });
 }
 
-async function ticketStatus(ticket: string): Promise<string> {
-  const a = await get(url(ports.api), `/api/v1/tickets/${ticket}`);
+/** The ticket's status as its buyer sees it (another buyer would get 404). */
+async function ticketStatus(ticket: string, buyer: number): Promise<string> {
+  const a = await get(url(ports.api), `/api/v1/tickets/${ticket}`, { buyer });
   return String((a.body as { status?: unknown } | undefined)?.status);
 }
 
@@ -247,13 +249,13 @@ before(async () => {
   );
 
   // Traffic: buyers of product 2, the one unit of product 1, a buyer over the limit, bad requests.
-  const accepted = (a: Answer): void => {
+  const accepted = (a: Answer, buyer: number): void => {
     assert.equal(a.status, 202, JSON.stringify(a.body));
-    traffic.tickets.push(ticketOf(a));
+    traffic.tickets.push({ ticket: ticketOf(a), buyer });
   };
-  for (let user = 1; user <= 8; user++) accepted(await buy(2, user));
+  for (let user = 1; user <= 8; user++) accepted(await buy(2, user), user);
   const win = await buy(1, 100);
-  accepted(win);
+  accepted(win, 100);
   traffic.winner = ticketOf(win);
   const refusals: [Answer, number, string][] = [
     [await buy(2, 1), 409, 'limit'],
@@ -268,7 +270,7 @@ before(async () => {
   await api.waitUntil(
     'the winner of product 1 to be told',
     async () => {
-      const s = await ticketStatus(traffic.winner);
+      const s = await ticketStatus(traffic.winner, 100);
       return s === 'won' ? s : undefined;
     },
     20_000,
@@ -279,8 +281,9 @@ before(async () => {
   await api.waitUntil(
     'the front door to refuse product 1 as sold out',
     async () => {
-      const a = await buy(1, user++);
-      if (a.status === 202) traffic.tickets.push(ticketOf(a));
+      const buyer = user++;
+      const a = await buy(1, buyer);
+      if (a.status === 202) traffic.tickets.push({ ticket: ticketOf(a), buyer });
       return errorCode(a) === 'sold_out' ? true : undefined;
     },
     10_000,
@@ -298,7 +301,7 @@ before(async () => {
   await api.waitUntil(
     'every ticket to have its result',
     async () => {
-      const statuses = await Promise.all(traffic.tickets.map(ticketStatus));
+      const statuses = await Promise.all(traffic.tickets.map((t) => ticketStatus(t.ticket, t.buyer)));
       return statuses.every((s) => s === 'won' || s === 'lost') ? true : undefined;
     },
     20_000,
@@ -523,7 +526,7 @@ test('Prometheus evaluates every alert rule without error; only the provoked dea
     },
     30_000,
   );
-  assert.equal(rules.length, 7);
+  assert.equal(rules.length, 8);
   for (const r of rules) {
     assert.equal(r.health, 'ok', `${r.name}: ${r.lastError ?? ''}`);
     // Dead letters are the one alert this run provokes on purpose (the poison message).

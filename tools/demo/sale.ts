@@ -147,10 +147,11 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   const { load, loadEnd, chaosActions, cpu } = await loadWithChaos(r, api, sampler);
   const ticketsFile = writeTickets(r.runDir, load.tickets);
   const tickets = load.tickets.map((t) => t.ticket);
-  // A retry's ticket other than the first one (a bug) is a purchase of its own: judged with the rest.
+  // An accepted retry's ticket that no first attempt got accepted (its first answer was lost with a
+  // connection, say) is a purchase Kafka has: judged with the rest. A refusal's ticket is not.
   const known = new Set(tickets);
-  for (const { retry } of load.idempotency.pairs) {
-    if (retry === null || known.has(retry)) continue;
+  for (const { retry, retryAccepted } of load.idempotency.pairs) {
+    if (retry === null || !retryAccepted || known.has(retry)) continue;
     tickets.push(retry);
     known.add(retry);
   }

@@ -7,6 +7,8 @@ export interface RetryPair {
   /** The first attempt's ticket (its 202, or the ticket a keyed refusal names); null if none. */
   first: string | null;
   retry: string | null;
+  /** The retry was answered 202 (its ticket is a purchase Kafka has); else a refusal naming the ticket. */
+  retryAccepted: boolean;
 }
 
 export interface IdempotencyReport {
@@ -48,7 +50,7 @@ export class IdempotentRetries {
     const r = this.report;
     r.retries++;
     r.retryOutcomes[outcome] = (r.retryOutcomes[outcome] ?? 0) + 1;
-    r.pairs.push({ first, retry });
+    r.pairs.push({ first, retry, retryAccepted: outcome === '202 accepted' });
     if (first !== null && retry !== null) {
       if (first === retry) r.sameTicket++;
       else r.otherTicket++;
