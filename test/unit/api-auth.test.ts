@@ -143,19 +143,32 @@ test('Authorization header: Bearer and a compact JWT, else 401 before any crypto
 });
 
 test('token cache: bounded, least recently used out first, entries expire with their token', () => {
-  const cache = new TokenCache(2);
-  cache.set('a', { buyerId: 1, expiresAtMs: 1000 });
-  cache.set('b', { buyerId: 2, expiresAtMs: 1000 });
-  assert.equal(cache.get('a', 0), 1); // a is now the most recent
-  cache.set('c', { buyerId: 3, expiresAtMs: 1000 });
-  assert.equal(cache.get('b', 0), undefined);
+  const cache = new TokenCache(4); // two generations of 2
+  const good = { expiresAtMs: 1000 };
+  cache.set('a', { buyerId: 1, ...good });
+  cache.set('b', { buyerId: 2, ...good });
+  cache.set('c', { buyerId: 3, ...good }); // a, b become the previous generation
+  assert.equal(cache.get('a', 0), 1); // a used again: back in the current one
+  cache.set('d', { buyerId: 4, ...good }); // current full (c, a): it becomes the previous; b is dropped
+  assert.equal(cache.get('b', 0), undefined, 'b, least recently used, went first');
   assert.equal(cache.get('a', 0), 1);
-  assert.equal(cache.get('c', 999), 3);
-  assert.equal(cache.get('c', 1000), undefined, 'expired at expiresAtMs');
-  assert.equal(cache.size, 1);
+  assert.equal(cache.get('c', 0), 3);
+  assert.ok(cache.size <= 4);
+  assert.equal(cache.get('d', 999), 4);
+  assert.equal(cache.get('d', 1000), undefined, 'expired at expiresAtMs');
+  assert.equal(cache.get('d', 0), undefined, 'and dropped');
   const off = new TokenCache(0);
   off.set('a', { buyerId: 1, expiresAtMs: 1000 });
   assert.equal(off.get('a', 0), undefined);
+});
+
+test('token cache: never holds more than its bound', () => {
+  const cache = new TokenCache(100);
+  for (let i = 0; i < 10_000; i++) {
+    cache.set(`t${i}`, { buyerId: i, expiresAtMs: 1e12 });
+    if (i % 3 === 0) cache.get(`t${i >> 1}`, 0);
+    assert.ok(cache.size <= 100, `size ${cache.size}`);
+  }
 });
 
 test('authenticator: a repeat of a verified token is answered from the cache, synchronously', async () => {
