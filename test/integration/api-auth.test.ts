@@ -163,3 +163,23 @@ test('a cached token is still refused once it expires', async () => {
   await new Promise((r) => setTimeout(r, 7200));
   assertChallenge(await buy(short), /expired/, 'expired after caching');
 });
+
+test('what nobody could buy is refused before a new token costs a signature check; no token is still 401', async () => {
+  const checks = async (): Promise<string[] | null> =>
+    String((await get(url, '/metrics')).body).match(
+      /seckill_api_auth_checks_total\{result="(verified|refused)"[^}]*\} \d+/g,
+    );
+  const metricsBefore = await checks();
+  const forged = await bearer(signBuyerToken('y'.repeat(40), 701));
+  const unknown = await buy(forged, { productId: 99 });
+  assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+  assert.equal(errorCode(unknown), 'unknown_product');
+  assert.deepEqual(await checks(), metricsBefore, 'no token was verified or refused');
+  assertChallenge(await buy(null, { productId: 99 }), /required/, 'no token at all');
+  // A keyed purchase has its token checked first, so its refusal could name its ticket.
+  const keyed = await post(url, { event: sale.name, productId: 99 }, undefined, {
+    authorization: forged,
+    headers: { 'idempotency-key': 'k-701' },
+  });
+  assertChallenge(keyed, /signature is invalid/, 'keyed, forged');
+});

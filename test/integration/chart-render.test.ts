@@ -315,20 +315,17 @@ test('the CRD is the repository CRD, behind crds.install, kept on uninstall', ()
   assert.ok(!render(['crds.install=false']).some((o) => o.kind === 'CustomResourceDefinition'));
 });
 
-test('NOTES.txt tells how to apply a first SeckillEvent from examples/', () => {
+/** The NOTES a `helm install shop` into namespace sales prints, with `set` on top of crds.install=false. */
+function installNotes(set: string): string {
   const out = runOk('helm', [
-    'install',
-    'shop',
-    CHART,
-    '--dry-run=client',
-    '--namespace',
-    'sales',
-    '--set',
-    'crds.install=false',
-    '--set',
-    'auth.existingSecret=shop-auth',
+    ...['install', 'shop', CHART, '--dry-run=client', '--namespace', 'sales'],
+    ...['--set', 'crds.install=false', '--set', set],
   ]);
-  const notes = out.slice(out.indexOf('NOTES:'));
+  return out.slice(out.indexOf('NOTES:'));
+}
+
+test('NOTES.txt tells how to apply a first SeckillEvent from examples/', () => {
+  const notes = installNotes('auth.existingSecret=shop-auth');
   assert.match(notes, /examples\/seckillevent\.yaml/);
   assert.match(notes, /kubectl -n sales apply -f -/);
   assert.match(notes, /secretName: shop-seckill-connection/);
@@ -339,19 +336,7 @@ test('NOTES.txt tells how to apply a first SeckillEvent from examples/', () => {
 });
 
 test('NOTES.txt warns loudly when buyers are not verified (auth.mode=none)', () => {
-  const out = runOk('helm', [
-    'install',
-    'shop',
-    CHART,
-    '--dry-run=client',
-    '--namespace',
-    'sales',
-    '--set',
-    'crds.install=false',
-    '--set',
-    'auth.mode=none',
-  ]);
-  const notes = out.slice(out.indexOf('NOTES:'));
+  const notes = installNotes('auth.mode=none');
   assert.match(notes, /WARNING: auth\.mode=none\. The front door does NOT verify buyer tokens/);
   assert.match(notes, /buyer auth NONE/);
   assert.match(notes, /"userId":42/);

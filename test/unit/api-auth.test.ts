@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { bearerToken, JwtAuthenticator } from '../../workloads/api/auth/authenticator.js';
+import { authenticate, bearerToken, JwtAuthenticator } from '../../workloads/api/auth/authenticator.js';
 import { combineKeySources, jwksFileSource, secretKeySource } from '../../workloads/api/auth/key-sources.js';
 import { TokenCache } from '../../workloads/api/auth/token-cache.js';
 import { buyerIdOf, TokenRefused, TokenVerifier } from '../../workloads/api/auth/token-verifier.js';
@@ -181,14 +181,17 @@ test('authenticator: a repeat of a verified token is answered from the cache, sy
   };
   const auth = new JwtAuthenticator(verifier(), 10, metrics);
   const header = `Bearer ${await hs256()}`;
-  const first = auth.authenticate(header);
-  assert.ok(first instanceof Promise);
-  assert.equal(await first, 42);
-  assert.equal(auth.authenticate(header), 42);
-  assert.throws(() => auth.authenticate(undefined), ApiError);
+  const token = header.slice('Bearer '.length);
+  assert.deepEqual(auth.identify(header), { token }, 'not seen yet: to be verified');
+  const [a, b] = [auth.verify(token), auth.verify(token)];
+  assert.equal(a, b, 'two requests with one new token share one verification');
+  assert.equal(await a, 42);
+  assert.deepEqual(auth.identify(header), { buyer: 42 });
+  assert.equal(authenticate(auth, header), 42);
+  assert.throws(() => auth.identify(undefined), ApiError);
   await assert.rejects(
-    Promise.resolve(auth.authenticate(`Bearer ${await hs256(claims().setExpirationTime(now() - 60))}`)),
+    Promise.resolve(authenticate(auth, `Bearer ${await hs256(claims().setExpirationTime(now() - 60))}`)),
     (err: unknown) => err instanceof ApiError && err.status === 401 && /expired/.test(err.message),
   );
-  assert.deepEqual(counts, { cached: 1, verified: 1, refused: 2, unavailable: 0 });
+  assert.deepEqual(counts, { cached: 2, verified: 1, refused: 2, unavailable: 0 });
 });

@@ -6,6 +6,7 @@
 //   [--keep-running] [--cleanup-policy Delete|Retain] [--seed-style] [--api-port N] [--start-in S]
 //   [--drain-timeout S] [--report-dir reports] [--quiet] [--connections 64] [--max-connections 512]
 //   [--idempotent-percent 2]  (that share of purchases carry an Idempotency-Key and are retried once)
+//   [--auth jwt|none]  (none: the front door believes the body's userId, for comparison; jwt: the default)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../lib/paths.js';
@@ -31,6 +32,8 @@ export interface DemoOptions {
   quiet: boolean;
   connections: number;
   maxConnections: number;
+  /** jwt: buyers send signed tokens (the default); none: the front door runs with AUTH_MODE=none. */
+  auth: 'jwt' | 'none';
   /** Share (0..1) of purchases sent with an Idempotency-Key and retried once with it. */
   idempotentRatio: number;
 }
@@ -60,6 +63,7 @@ const OPTIONS = {
   connections: { type: 'string', default: '64' },
   'max-connections': { type: 'string', default: '512' },
   'idempotent-percent': { type: 'string', default: '2' },
+  auth: { type: 'string', default: 'jwt' },
 } as const;
 
 function int(name: string, raw: string, min: number): number {
@@ -81,6 +85,8 @@ export function parseOptions(argv: string[]): DemoOptions {
   const policy = values['cleanup-policy'];
   if (policy !== 'Delete' && policy !== 'Retain')
     throw new UsageError('--cleanup-policy must be Delete or Retain');
+  const auth = values.auth;
+  if (auth !== 'jwt' && auth !== 'none') throw new UsageError('--auth must be jwt or none');
   const chaos = values.chaos;
   // --chaos defaults: a sale that lasts through the chaos actions (about 30-40 s), so purchases are in
   // flight while parts crash: 3 x 5,000 stock, 60,000 requests at 1,000/s.
@@ -108,6 +114,7 @@ export function parseOptions(argv: string[]): DemoOptions {
     quiet: values.quiet,
     connections: int('connections', values.connections, 1),
     maxConnections: int('max-connections', values['max-connections'], 1),
+    auth,
     idempotentRatio: percent('idempotent-percent', values['idempotent-percent']) / 100,
   };
 }

@@ -79,12 +79,13 @@ async function installProject(r: DemoRun): Promise<FrontDoor> {
     set['operator.extraEnv[0].name'] = 'CONSUMER_EXTRA_ENV';
     set['operator.extraEnv[0].value'] = 'STOCK_GUARD=lua-per-entry;ORDER_WRITE_MODE=per-order';
   }
+  if (r.o.auth === 'none') set['auth.mode'] = 'none';
   const { jwtSecret } = await release.installRelease({ set });
   const url = await release.frontDoorUrl(r.kube.kc);
   r.say(
     `helm release ${release.RELEASE_NAMESPACE}/${release.RELEASE} ready: operator x2, front door x2 at ${url}`,
   );
-  return { url, jwtSecret };
+  return { url, ...(r.o.auth === 'jwt' ? { jwtSecret } : {}) };
 }
 
 /** Waits until the front door is ready, the sale Active with a ready consumer; returns the topic. */

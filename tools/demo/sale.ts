@@ -41,8 +41,9 @@ export interface DemoRun {
 /** The front door: its Service (the chaos run deletes its pods; the Service routes to the others). */
 export interface FrontDoor {
   url: string;
-  /** The HS256 key the front door verifies buyer tokens with (release.installRelease made it). */
-  jwtSecret: string;
+  /** The HS256 key the front door verifies buyer tokens with (release.installRelease made it); none
+   * with --auth none. */
+  jwtSecret?: string;
 }
 
 /** Waits until the front door at `url` is ready. */
@@ -64,7 +65,7 @@ function startLoad(r: DemoRun, api: FrontDoor, sampler: Sampler): Promise<LoadRe
     timeoutMs: 10_000,
     seed: 42,
     userBase: 1,
-    jwtSecret: api.jwtSecret,
+    ...(api.jwtSecret !== undefined ? { jwtSecret: api.jwtSecret } : {}),
     idempotentRatio: o.idempotentRatio,
   };
   return startLoadWorker(options, (p) => {

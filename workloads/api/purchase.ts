@@ -62,6 +62,15 @@ export class PurchaseService {
   }
 
   /**
+   * The refusal a purchase of this product gets whoever buys (unknown, outside the window, sold out), from
+   * memory; undefined when it may win. The front door asks before it pays for a token's signature check.
+   */
+  refusalForAnyone(event: string, productId: number): ApiError | undefined {
+    const check = this.deps.catalog.check(event, productId, this.now());
+    return check.ok ? undefined : REFUSALS[check.reason]();
+  }
+
+  /**
    * Returns the ticket once Kafka has the purchase; throws ApiError otherwise. With an idempotency key the
    * ticket is the key's (idempotency.ts), and a repeat this pod has seen gets the first attempt's answer.
    */

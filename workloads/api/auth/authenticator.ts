@@ -20,10 +20,21 @@ import { TokenRefused, TokenVerifier } from './token-verifier.js';
 /** A verified buyer id; or undefined in none mode: the body's userId is then the buyer. */
 export type Buyer = number | undefined;
 
+/** What the Authorization header says at once: the buyer (a cached token, or none mode), or a token to verify. */
+export type Identity = { buyer: Buyer } | { token: string };
+
 export interface Authenticator {
-  /** The buyer the Authorization header proves: at once when cached, else once verified; ApiError 401/503 otherwise. */
-  authenticate(authorization: string | undefined): Buyer | Promise<Buyer>;
+  /** The header's identity without crypto: a cached token's buyer, or the token to verify; 401 when malformed. */
+  identify(authorization: string | undefined): Identity;
+  /** Verifies a token identify() could not answer; ApiError 401 or 503 otherwise. */
+  verify(token: string): Promise<Buyer>;
   close(): void;
+}
+
+/** identify, then verify when needed: the buyer at once when the token is cached, else once verified. */
+export function authenticate(auth: Authenticator, authorization: string | undefined): Buyer | Promise<Buyer> {
+  const identity = auth.identify(authorization);
+  return 'buyer' in identity ? identity.buyer : auth.verify(identity.token);
 }
 
 /** Tokens longer than this are refused before any parsing (the header cap bounds them further up). */
@@ -58,7 +69,7 @@ export class JwtAuthenticator implements Authenticator {
     this.cache = new TokenCache(cacheEntries);
   }
 
-  authenticate(authorization: string | undefined): Buyer | Promise<Buyer> {
+  identify(authorization: string | undefined): Identity {
     const now = this.now();
     // The common case first: "Bearer <a token seen before>". The exact string was checked in full when it
     // was cached, so the hit needs no parsing.
@@ -66,7 +77,7 @@ export class JwtAuthenticator implements Authenticator {
       const cached = this.cache.get(authorization.slice(7), now);
       if (cached !== undefined) {
         this.metrics.cached();
-        return cached;
+        return { buyer: cached };
       }
     }
     let token: string;
@@ -79,17 +90,21 @@ export class JwtAuthenticator implements Authenticator {
     const cached = this.cache.get(token, now);
     if (cached !== undefined) {
       this.metrics.cached();
-      return cached;
+      return { buyer: cached };
     }
+    return { token };
+  }
+
+  verify(token: string): Promise<Buyer> {
     let verifying = this.verifying.get(token);
     if (verifying === undefined) {
-      verifying = this.verify(token, now).finally(() => this.verifying.delete(token));
+      verifying = this.check(token, this.now()).finally(() => this.verifying.delete(token));
       this.verifying.set(token, verifying);
     }
     return verifying;
   }
 
-  private async verify(token: string, now: number): Promise<Buyer> {
+  private async check(token: string, now: number): Promise<Buyer> {
     try {
       const verified = await this.verifier.verify(token, now);
       this.cache.set(token, verified);
@@ -115,7 +130,8 @@ export class JwtAuthenticator implements Authenticator {
 
 /** AUTH_MODE=none: every request is believed (the body names the buyer). */
 export const trustingAuthenticator: Authenticator = {
-  authenticate: () => undefined,
+  identify: () => ({ buyer: undefined }),
+  verify: () => Promise.resolve(undefined),
   close: () => undefined,
 };
 
