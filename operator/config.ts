@@ -34,6 +34,13 @@ export interface OperatorConfig {
   queue: { baseDelayMs: number; maxDelayMs: number; qps: number; burst: number };
   informer: { watchTimeoutSeconds: number; staleAfterMs: number };
   shutdownGraceMs: number;
+  /** Replication of the topics the operator creates when a SeckillEvent does not say (spec.kafka). */
+  topicReplication: TopicReplication;
+}
+
+export interface TopicReplication {
+  replicationFactor: number;
+  minInSyncReplicas: number;
 }
 
 // A declarative table of settings (one line each, with its default and bounds), then the cross-checks:
@@ -81,6 +88,12 @@ export function readOperatorConfig(env: Record<string, string | undefined> = pro
       staleAfterMs: r.int('INFORMER_STALE_SECONDS', 180, 10, 86_400) * 1000,
     },
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, 1000, 600_000),
+    // Production defaults: three copies, a write acknowledged by two (acks=all), so one broker may die.
+    // The single-node local stack sets 1 and 1.
+    topicReplication: {
+      replicationFactor: r.int('TOPIC_REPLICATION_FACTOR', 3, 1, 7),
+      minInSyncReplicas: r.int('TOPIC_MIN_INSYNC_REPLICAS', 2, 1, 7),
+    },
   };
   const cpuLimit = env.CONSUMER_CPU_LIMIT?.trim();
   if (cpuLimit) cfg.consumerResources.cpuLimit = cpuLimit;
@@ -96,6 +109,8 @@ export function readOperatorConfig(env: Record<string, string | undefined> = pro
       'LEADER_ELECTION_RETRY_PERIOD_SECONDS must be less than LEADER_ELECTION_RENEW_DEADLINE_SECONDS',
     );
   }
+  if (cfg.topicReplication.minInSyncReplicas > cfg.topicReplication.replicationFactor)
+    problems.push('TOPIC_MIN_INSYNC_REPLICAS must be <= TOPIC_REPLICATION_FACTOR');
   if (cfg.queue.baseDelayMs > cfg.queue.maxDelayMs)
     problems.push('RETRY_BASE_DELAY_MS must be <= RETRY_MAX_DELAY_MS');
   try {

@@ -34,7 +34,10 @@ export interface KafkaSpec {
   topic?: string;
   partitions?: number;
   expectedPeakRate?: number;
+  /** Default: the operator's TOPIC_REPLICATION_FACTOR. */
   replicationFactor?: number;
+  /** Default: the operator's TOPIC_MIN_INSYNC_REPLICAS, at most the replication factor. */
+  minInSyncReplicas?: number;
 }
 
 export interface ConsumerSpec {
@@ -71,6 +74,9 @@ export interface SeckillEventStatus {
   observedGeneration?: number;
   topic?: string;
   partitions?: number;
+  /** What the topic has: replicas per partition, and its min.insync.replicas. */
+  replicationFactor?: number;
+  minInSyncReplicas?: number;
   productCount?: number;
   totalStock?: number;
   totalSold?: number;
@@ -98,7 +104,9 @@ export interface ParsedEvent {
   topic: string;
   /** Partitions the spec asks for (explicit, or derived from expectedPeakRate). */
   partitions: number;
-  replicationFactor: number;
+  /** undefined: the operator's default (topicReplication in its config). */
+  replicationFactor: number | undefined;
+  minInSyncReplicas: number | undefined;
   batcher: BatcherSettings;
   consumer: ConsumerSpec;
   secretName: string;
@@ -234,7 +242,7 @@ function parseProducts(list: unknown): ProductSpec[] {
 function parseKafka(
   kafka: unknown,
   event: string,
-): Pick<ParsedEvent, 'topic' | 'partitions' | 'replicationFactor'> {
+): Pick<ParsedEvent, 'topic' | 'partitions' | 'replicationFactor' | 'minInSyncReplicas'> {
   if (!isObj(kafka)) throw new SpecError('spec.kafka is missing');
   const hasPartitions = kafka.partitions !== undefined;
   const hasRate = kafka.expectedPeakRate !== undefined;
@@ -252,8 +260,18 @@ function parseKafka(
     }
     topic = t;
   }
-  const replicationFactor = int(kafka, 'replicationFactor', 'spec.kafka', 1, 7, 1);
-  return { topic, partitions, replicationFactor };
+  const optionalInt = (name: string): number | undefined =>
+    kafka[name] === undefined ? undefined : int(kafka, name, 'spec.kafka', 1, 7);
+  const replicationFactor = optionalInt('replicationFactor');
+  const minInSyncReplicas = optionalInt('minInSyncReplicas');
+  if (
+    replicationFactor !== undefined &&
+    minInSyncReplicas !== undefined &&
+    minInSyncReplicas > replicationFactor
+  ) {
+    throw new SpecError('spec.kafka.minInSyncReplicas must be <= spec.kafka.replicationFactor');
+  }
+  return { topic, partitions, replicationFactor, minInSyncReplicas };
 }
 
 function parseBatcher(raw: unknown): BatcherSettings {

@@ -61,6 +61,7 @@ export interface ReconcilerDeps {
     | 'consumerExtraEnv'
     | 'activeRefreshMs'
     | 'idleRefreshMs'
+    | 'topicReplication'
   >;
 }
 
@@ -123,7 +124,7 @@ export class Reconciler implements Reconcile {
     const allowed = mayManage(claim);
 
     const stock = await stockStep(this.d.redis, ev, claim);
-    const topic = await topicStep(this.d.kafka, ev, allowed);
+    const topic = await topicStep(this.d.kafka, ev, allowed, this.d.config.topicReplication);
     const window = { nowMs: now, startMs: ev.startMs, endMs: ev.endMs, preloaded: stock.preloaded };
     const consumers = await consumersStep(this.d, ev, {
       allowed,
@@ -148,6 +149,7 @@ export class Reconciler implements Reconcile {
       phase,
       products: stock.products,
       partitions: topic.partitions,
+      replication: topic.replication,
       lag: topic.lag,
       desired: consumers.desired,
       ready: consumers.ready,

@@ -128,6 +128,8 @@ export interface Observed {
   phase: Phase;
   products: ProductStatus[] | undefined;
   partitions: number | undefined;
+  /** What the topic has; undefined when Kafka could not be asked. */
+  replication?: { replicationFactor?: number; minInSyncReplicas?: number } | undefined;
   lag: number | undefined;
   desired: number;
   ready: number;
@@ -161,6 +163,10 @@ export function buildStatus(
   };
   const partitions = o.partitions ?? old.partitions;
   if (partitions !== undefined) status.partitions = partitions;
+  const replicationFactor = o.replication?.replicationFactor ?? old.replicationFactor;
+  if (replicationFactor !== undefined) status.replicationFactor = replicationFactor;
+  const minInSyncReplicas = o.replication?.minInSyncReplicas ?? old.minInSyncReplicas;
+  if (minInSyncReplicas !== undefined) status.minInSyncReplicas = minInSyncReplicas;
   const products = o.products ?? old.products;
   if (products) {
     status.products = products;

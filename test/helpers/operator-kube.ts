@@ -180,6 +180,9 @@ export async function startOperator(
     STATUS_REFRESH_IDLE_MS: '2000',
     RETRY_BASE_DELAY_MS: '100',
     RETRY_MAX_DELAY_MS: '2000',
+    // The single-node stack has one broker.
+    TOPIC_REPLICATION_FACTOR: '1',
+    TOPIC_MIN_INSYNC_REPLICAS: '1',
   });
   const cfg: OperatorConfig = { ...config, ...overrides };
   const op = await composeOperator(cfg, { log, kc, metrics: createOperatorMetrics(new Registry()) });

@@ -72,6 +72,7 @@ function renderChart(): RenderedObject[] {
           image: splitRef(images.operator),
           consumer: { image: splitRef(images.consumer) },
           watchNamespace: namespace,
+          kafka: { replicationFactor: 1, minInSyncReplicas: 1 },
         },
         api: { image: splitRef(images.api) },
         auth: { existingSecret: AUTH_SECRET },

@@ -127,6 +127,8 @@ before(async () => {
       POD_NAMESPACE: namespace,
       HTTP_PORT: String(ports.operator),
       LEADER_ELECTION_IDENTITY: 'metrics-live-operator',
+      TOPIC_REPLICATION_FACTOR: '1', // one broker on the local stack
+      TOPIC_MIN_INSYNC_REPLICAS: '1',
       STATUS_REFRESH_ACTIVE_MS: '500',
       STATUS_REFRESH_IDLE_MS: '2000',
       SHUTDOWN_GRACE_MS: '5000',

@@ -89,6 +89,11 @@ const badSpecs: [string, Record<string, unknown>, RegExp][] = [
   ],
   ['zero partitions', { kafka: { partitions: 0 } }, /spec\.kafka\.partitions.*greater than or equal to 1/],
   [
+    'min in-sync replicas above the replication factor',
+    { kafka: { partitions: 1, replicationFactor: 2, minInSyncReplicas: 3 } },
+    /minInSyncReplicas must be <= spec\.kafka\.replicationFactor/,
+  ],
+  [
     'too many partitions',
     { kafka: { partitions: 1001 } },
     /spec\.kafka\.partitions.*less than or equal to 1000/,
@@ -172,7 +177,11 @@ test('a valid SeckillEvent gets its defaults, and the examples pass server-side 
   assert.equal(got.spec?.consumer?.maxReplicas, 10);
   assert.equal(got.spec?.consumer?.lagPerReplica, 1000);
   assert.equal(got.spec?.consumer?.shardsPerPod, 8);
-  assert.equal(got.spec?.kafka.replicationFactor, 1);
+  assert.equal(
+    got.spec?.kafka.replicationFactor,
+    undefined,
+    "the operator's TOPIC_REPLICATION_FACTOR applies",
+  );
 
   const example = readFileSync(repoFile('examples/seckillevent.yaml'), 'utf8');
   const child = run('kubectl', ['apply', '--dry-run=server', '-n', NAMESPACE, '-f', '-']);

@@ -76,6 +76,8 @@ async function spawnOperator(identity: string): Promise<Operator> {
       POD_NAMESPACE: namespace,
       HTTP_PORT: String(port),
       LEADER_ELECTION_IDENTITY: identity,
+      TOPIC_REPLICATION_FACTOR: '1', // one broker on the local stack
+      TOPIC_MIN_INSYNC_REPLICAS: '1',
       LEADER_ELECTION_LEASE_NAME: leaseName,
       LEADER_ELECTION_LEASE_DURATION_SECONDS: String(LEASE_S),
       LEADER_ELECTION_RENEW_DEADLINE_SECONDS: String(RENEW_S),

@@ -114,6 +114,10 @@ test('create: stock preloaded, topic created, Deployment owned and pre-warmed, s
   const scheduled = await waitStatus(name, 'phase Scheduled', (ev) => ev.status?.phase === 'Scheduled');
   assert.equal(scheduled.status?.observedGeneration, 1);
   assert.equal(scheduled.status?.partitions, 3);
+  // The operator's defaults on the one-broker stack (TOPIC_REPLICATION_FACTOR / TOPIC_MIN_INSYNC_REPLICAS 1),
+  // as Kafka reports them.
+  assert.equal(scheduled.status?.replicationFactor, 1);
+  assert.equal(scheduled.status?.minInSyncReplicas, 1);
   assert.equal(scheduled.status?.totalStock, 3000);
   assert.equal(scheduled.status?.totalSold, 0);
   assert.deepEqual(scheduled.status?.products, [
@@ -356,6 +360,20 @@ test('lag scales consumers (capped at partitions), phases move with the clock, d
   } finally {
     clearInterval(watchPhases);
   }
+});
+
+test('a replication factor above the broker count creates no topic and says so in TopicReady', async () => {
+  const name = track(uniqueName('rf'), [1, 2]);
+  await api.create(eventBody(name, { kafka: { partitions: 2, replicationFactor: 3, minInSyncReplicas: 2 } }));
+  const refused = await waitStatus(
+    name,
+    'TopicReady ReplicationFactorTooHigh',
+    (ev) => condition(ev, 'TopicReady')?.reason === 'ReplicationFactorTooHigh',
+  );
+  assert.equal(condition(refused, 'TopicReady')?.status, 'False');
+  assert.match(condition(refused, 'TopicReady')?.message ?? '', /replication factor of 3 .* 1 broker/);
+  assert.equal(condition(refused, 'Ready')?.status, 'False');
+  assert.ok(!(await op.admin.listTopics()).includes(purchaseTopic(name)), 'no topic was created');
 });
 
 test('delete with cleanupPolicy Delete removes Redis keys, topic, group and the finalizer', async () => {

@@ -3,7 +3,8 @@
 import { consumerGroup } from '../../../workloads/shared/kafka/topics.js';
 import type { ParsedEvent } from '../../api/types.js';
 import { consumerLag, type LagAdmin } from '../../resources/lag.js';
-import { ensureTopic, type TopicAdmin, type TopicState } from '../../resources/topic.js';
+import type { TopicReplication } from '../../config.js';
+import { ensureTopic, type Replication, type TopicAdmin, type TopicState } from '../../resources/topic.js';
 import { errMessage } from '../../runtime/kube.js';
 import { ownerUnknown } from './name.js';
 import { emptyReport, type StepReport } from './step.js';
@@ -13,12 +14,22 @@ export interface TopicOutcome extends StepReport {
   partitions?: number;
   /** Total lag of the event's consumer group, undefined when unknown. */
   lag?: number;
+  /** What the topic has (status.replicationFactor / minInSyncReplicas). */
+  replication?: Partial<Replication>;
+}
+
+/** The spec's replication, else the operator's defaults (min ISR never above the replication factor). */
+export function replicationFor(ev: ParsedEvent, defaults: TopicReplication): Replication {
+  const replicationFactor = ev.replicationFactor ?? defaults.replicationFactor;
+  const minInSyncReplicas = ev.minInSyncReplicas ?? Math.min(defaults.minInSyncReplicas, replicationFactor);
+  return { replicationFactor, minInSyncReplicas };
 }
 
 export async function topicStep(
   kafka: TopicAdmin & LagAdmin,
   ev: ParsedEvent,
   allowed: boolean,
+  defaults: TopicReplication,
 ): Promise<TopicOutcome> {
   const out: TopicOutcome = emptyReport();
   if (!allowed) {
@@ -26,8 +37,21 @@ export async function topicStep(
     return out;
   }
   try {
-    const topic = await ensureTopic(kafka, ev.topic, ev.partitions, ev.replicationFactor);
+    const replication = replicationFor(ev, defaults);
+    const topic = await ensureTopic(kafka, ev.topic, ev.partitions, replication);
+    if (topic.action === 'tooFewBrokers') {
+      const message = `spec.kafka asks a replication factor of ${replication.replicationFactor} and the Kafka cluster has ${topic.brokers} broker(s): lower spec.kafka.replicationFactor (or TOPIC_REPLICATION_FACTOR) or add brokers`;
+      out.conditions.push({
+        type: 'TopicReady',
+        status: 'False',
+        reason: 'ReplicationFactorTooHigh',
+        message,
+      });
+      out.events.push({ type: 'Warning', reason: 'ReplicationFactorTooHigh', message });
+      return out;
+    }
     out.partitions = topic.partitions;
+    if (topic.replication) out.replication = topic.replication;
     reportTopic(out, ev, topic);
   } catch (err) {
     const message = `Kafka: ${errMessage(err)}`;
@@ -46,7 +70,8 @@ export async function topicStep(
 
 function reportTopic(out: TopicOutcome, ev: ParsedEvent, topic: TopicState): void {
   if (topic.action === 'created') {
-    const message = `created topic ${ev.topic} with ${topic.partitions} partitions`;
+    const r = topic.replication;
+    const message = `created topic ${ev.topic} with ${topic.partitions} partitions, replication factor ${r?.replicationFactor ?? '?'}, min.insync.replicas ${r?.minInSyncReplicas ?? '?'}`;
     out.events.push({ type: 'Normal', reason: 'TopicCreated', message });
   } else if (topic.action === 'raised') {
     const message = `raised topic ${ev.topic} from ${topic.previous} to ${topic.partitions} partitions`;
