@@ -18,6 +18,9 @@ export interface ConsumerConfig extends ConnectionConfig {
   httpPort: number;
   shutdownGraceMs: number;
   etcdEndpoints: string[];
+  /** Durable claims (stock-guard.ts): replicas that must confirm each claim (0 = off), and how long to wait. */
+  claimWaitReplicas: number;
+  claimWaitTimeoutMs: number;
 }
 
 export function readConsumerConfig(env = new EnvReader()): ConsumerConfig {
@@ -36,6 +39,9 @@ export function readConsumerConfig(env = new EnvReader()): ConsumerConfig {
     httpPort: env.int('HTTP_PORT', 9102, 0, 65535),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 600_000),
     etcdEndpoints: env.list('ETCD_ENDPOINTS', 'http://127.0.0.1:2379'),
+    // 0 for a single Redis (nothing to wait for); 1 with Redis replicas (a Redis Cluster).
+    claimWaitReplicas: env.int('CLAIM_WAIT_REPLICAS', 0, 0, 16),
+    claimWaitTimeoutMs: env.int('CLAIM_WAIT_TIMEOUT_MS', 1000, 1, 60_000),
   };
   env.done();
   return config;

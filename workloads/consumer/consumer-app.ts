@@ -51,7 +51,14 @@ export function createConsumerApp(
   const guard: StockGuard =
     config.guard === 'etcd'
       ? createEtcdLockGuard(config.etcdEndpoints, scripts)
-      : luaGuard(scripts, config.guard === 'lua-per-entry');
+      : luaGuard(scripts, config.guard === 'lua-per-entry', {
+          replicas: config.claimWaitReplicas,
+          timeoutMs: config.claimWaitTimeoutMs,
+          observe: (seconds, confirmed) => {
+            metrics.claimWaitDuration.observe(seconds);
+            if (!confirmed) metrics.claimWaitShortfalls.inc();
+          },
+        });
 
   const processRun = createRunProcessor({
     redis,

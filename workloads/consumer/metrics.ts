@@ -38,6 +38,17 @@ function defineMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
+    claimWaitDuration: new Histogram({
+      name: 'seckill_consumer_claim_wait_seconds',
+      help: 'Time from a claim until enough Redis replicas confirmed it (WAIT; CLAIM_WAIT_REPLICAS > 0)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
+    claimWaitShortfalls: new Counter({
+      name: 'seckill_consumer_claim_wait_shortfalls_total',
+      help: 'Claims fewer replicas confirmed in time than CLAIM_WAIT_REPLICAS (the claim step was retried)',
+      registers,
+    }),
     orderInsertDuration: new Histogram({
       name: 'seckill_consumer_order_insert_duration_seconds',
       help: 'Duration of one MySQL order transaction',

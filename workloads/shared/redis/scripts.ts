@@ -34,6 +34,15 @@ export interface ScriptedRedis {
   redis: Redis;
   /** claim-batch.lua: claims stock for every entry of the run, in order; idempotent per ticket. */
   claimBatch(run: ProductRun, claimsTtlSeconds: number): Promise<ClaimReply>;
+  /**
+   * claimBatch, then `WAIT replicas timeoutMs` in one pipeline: on the connection (and, on a Cluster, the
+   * node) that ran the claim, so the answer says how many replicas have it. Resolves to the reply and that count.
+   */
+  claimBatchReplicated(
+    run: ProductRun,
+    claimsTtlSeconds: number,
+    wait: { replicas: number; timeoutMs: number },
+  ): Promise<{ reply: ClaimReply; replicas: number }>;
   /** set-stock.lua: sets a product's stock total, never below what it sold; resolves to the units sold. */
   setStock(event: string, productId: number, total: number): Promise<number>;
   /**
@@ -43,6 +52,18 @@ export interface ScriptedRedis {
   claimEventName(event: string, claimant: string, namespacePrefix: string): Promise<string>;
   /** Runs a registered script by name with a raw key list: what the typed methods are built on. */
   run: (name: ScriptName, keys: string[], args: (string | number)[]) => Promise<unknown>;
+}
+
+/** The claim script's keys (one product's hash tag) and arguments for a run. */
+function claimCall(r: ProductRun, claimsTtlSeconds: number): [string[], (string | number)[]] {
+  const args: (string | number)[] = [r.perUserLimit, claimsTtlSeconds];
+  for (const e of r.entries) args.push(e.ticket, e.userId);
+  const productKeys = [
+    keys.stock(r.event, r.productId),
+    keys.buyers(r.event, r.productId),
+    keys.claims(r.event, r.productId),
+  ];
+  return [productKeys, args];
 }
 
 /** One registration per connection: every module handed the same connection shares it. */
@@ -62,14 +83,25 @@ export function withScripts(redis: Redis): ScriptedRedis {
     redis,
     run,
     async claimBatch(r, claimsTtlSeconds) {
-      const args: (string | number)[] = [r.perUserLimit, claimsTtlSeconds];
-      for (const e of r.entries) args.push(e.ticket, e.userId);
-      const productKeys = [
-        keys.stock(r.event, r.productId),
-        keys.buyers(r.event, r.productId),
-        keys.claims(r.event, r.productId),
-      ];
+      const [productKeys, args] = claimCall(r, claimsTtlSeconds);
       return parseClaimReply(await run('claimBatch', productKeys, args), r.entries.length);
+    },
+    async claimBatchReplicated(r, claimsTtlSeconds, wait) {
+      const [productKeys, args] = claimCall(r, claimsTtlSeconds);
+      const pipeline = redis.pipeline() as unknown as Record<
+        ScriptName,
+        (...a: (string | number)[]) => void
+      > & {
+        wait(replicas: number, timeoutMs: number): void;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      pipeline.claimBatch(...productKeys, ...args);
+      pipeline.wait(wait.replicas, wait.timeoutMs);
+      const replies = (await pipeline.exec()) ?? [];
+      const failed = replies.find(([err]) => err);
+      if (failed?.[0]) throw failed[0];
+      const reply = parseClaimReply(replies[0]?.[1], r.entries.length);
+      return { reply, replicas: Number(replies[1]?.[1] ?? 0) };
     },
     async setStock(event, productId, total) {
       return Number(await run('setStock', [keys.stock(event, productId)], [total]));
