@@ -3,7 +3,7 @@
 // server and signal handling are the process's business and stay in main.ts.
 import * as k8s from '@kubernetes/client-node';
 import type { Admin } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../workloads/shared/redis/client.js';
 import { createKafka } from '../workloads/shared/kafka/client.js';
 import type { Logger } from '../workloads/shared/log.js';
 import { createRedis } from '../workloads/shared/redis/client.js';
@@ -22,7 +22,7 @@ export const COMPONENT = 'seckill-operator';
 export interface Operator {
   kc: k8s.KubeConfig;
   metrics: OperatorMetrics;
-  redis: Redis;
+  redis: RedisClient;
   admin: Admin;
   reconciler: Reconciler;
   controller: Controller;

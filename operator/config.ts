@@ -50,7 +50,7 @@ export function readOperatorConfig(env: Record<string, string | undefined> = pro
   const cfg: OperatorConfig = {
     kubeconfig: r.string('KUBECONFIG', ''),
     kafkaBrokers: r.list('KAFKA_BROKERS'),
-    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl: r.redisUrl('REDIS_URL'),
     watchNamespace: r.string('WATCH_NAMESPACE', ''),
     podNamespace: r.string('POD_NAMESPACE', 'default'),
     consumerImage: r.string('CONSUMER_IMAGE', 'seckill/consumer:latest'),

@@ -19,7 +19,7 @@ import {
   withdrawEvent as withdrawFromCatalog,
 } from '../../workloads/shared/catalog.js';
 import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import type { ParsedEvent, ProductStatus } from '../api/types.js';
 
 export interface BelowSold {
@@ -49,7 +49,7 @@ export function parseOwner(owner: string): { namespace: string; uid: string } {
  * own, or left by a deleted event of the same namespace).
  */
 export async function claimEventName(
-  redis: Redis,
+  redis: RedisClient,
   name: string,
   owner: { namespace: string; uid: string },
 ): Promise<string> {
@@ -93,7 +93,7 @@ export async function preloadStock(scripted: ScriptedRedis, ev: ParsedEvent): Pr
 
 /** Per-product total and sold, as status reports them. */
 export async function readProducts(
-  redis: Redis,
+  redis: RedisClient,
   ev: Pick<ParsedEvent, 'name' | 'products'>,
 ): Promise<ProductStatus[]> {
   const stocks = await Promise.all(ev.products.map((p) => readStock(redis, ev.name, p.id)));
@@ -101,7 +101,10 @@ export async function readProducts(
 }
 
 /** cleanupPolicy Delete: every key of the event goes. */
-export async function deleteStock(redis: Redis, ev: Pick<ParsedEvent, 'name' | 'products'>): Promise<void> {
+export async function deleteStock(
+  redis: RedisClient,
+  ev: Pick<ParsedEvent, 'name' | 'products'>,
+): Promise<void> {
   await deleteEvent(redis, ev);
 }
 
@@ -110,6 +113,6 @@ export async function deleteStock(redis: Redis, ev: Pick<ParsedEvent, 'name' | '
  * and reconciliation with MySQL, but the event is withdrawn from the front door, which then answers
  * 404 unknown event instead of selling from a SeckillEvent that no longer exists.
  */
-export async function withdrawEvent(redis: Redis, name: string): Promise<void> {
+export async function withdrawEvent(redis: RedisClient, name: string): Promise<void> {
   await withdrawFromCatalog(redis, name);
 }

@@ -1,7 +1,7 @@
 // The front door's integration tests: a fresh event and topic on the real stack, the app in-process on
 // port 0, HTTP calls and their answers, and a reader that returns everything a topic holds, decoded.
 import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import { ApiApp, type ApiDeps } from '../../workloads/api/app.js';
 import type { ApiConfig } from '../../workloads/api/config.js';
 import type { EventSpec, ProductSpec } from '../../workloads/shared/catalog.js';
@@ -15,7 +15,7 @@ export const quietLog = createLogger({ test: 'api' }, 'error');
 
 /** Creates a fresh topic and preloads a fresh event (window open now for an hour unless given). */
 export async function freshEvent(
-  redis: Redis,
+  redis: RedisClient,
   kafka: Kafka,
   products: ProductSpec[],
   window: { startMs?: number; endMs?: number } = {},

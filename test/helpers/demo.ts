@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import type { Pool } from 'mysql2/promise';
 import { checkInvariants, parseTickets } from '../../workloads/consumer/invariants.js';
 import { deleteEvent } from '../../workloads/shared/catalog.js';
@@ -49,7 +49,7 @@ export function runDemoProcess(
 }
 
 export interface Ledger {
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   close(): Promise<void>;
 }
@@ -89,7 +89,7 @@ export async function assertInvariants(
     tickets,
   });
   assert.deepEqual(verdict.violations, [], 'every invariant holds, read again from Redis and MySQL');
-  for (const p of verdict.products) assert.equal(p.stock, stock, `product ${p.id}: Redis total`);
+  for (const p of verdict.products) assert.equal(p.stock, stock, `product ${p.id}: RedisClient total`);
   assert.equal(verdict.unresolvedTickets, 0);
   assert.equal(r.oversold, 0);
   assert.equal(r.duplicateOrders, 0);

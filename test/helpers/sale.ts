@@ -1,6 +1,6 @@
 // A throwaway sale on the real stack: an event preloaded in Redis and its Kafka topic, with unique names.
 import type { Admin } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import { preloadEvent, type EventSpec, type ProductSpec } from '../../workloads/shared/catalog.js';
 import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
@@ -11,7 +11,7 @@ import { uniqueName } from '../../tools/lib/stack-env.js';
  * given, so no reader of the catalog sees the event before its topic exists.
  */
 export async function createSale(
-  redis: Redis,
+  redis: RedisClient,
   admin: Admin | undefined,
   products: ProductSpec[],
   opts: { partitions?: number; startMs?: number; endMs?: number; prefix?: string } = {},

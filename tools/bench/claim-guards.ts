@@ -8,7 +8,7 @@
 // `npm run bench:claims -- [--entries N] [--json]`; needs REDIS_URL and ETCD_ENDPOINTS (the stack's env).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import { ulid } from 'ulid';
 import { createEtcdLockGuard } from '../../workloads/consumer/etcd-lock-guard.js';
 import { luaGuard, type StockGuard } from '../../workloads/consumer/stock-guard.js';
@@ -75,14 +75,14 @@ async function guardMode(guard: StockGuard, perCall: number): Promise<number> {
  * The seed's script (lua/seed-check-and-update.lua, not product code), registered as the product's scripts
  * are (EVALSHA, EVAL on NOSCRIPT): one call takes one unit of KEYS[1]; 1 taken, 0 sold out.
  */
-function seedCheckAndUpdate(r: Redis): (stockKey: string) => Promise<unknown> {
+function seedCheckAndUpdate(r: RedisClient): (stockKey: string) => Promise<unknown> {
   const lua = readFileSync(repoFile('tools/bench/lua/seed-check-and-update.lua'), 'utf8');
   r.defineCommand('seedCheckAndUpdate', { numberOfKeys: 1, lua });
   const commands = r as unknown as Record<string, (key: string) => Promise<unknown>>;
   return (stockKey) => commands.seedCheckAndUpdate!.call(r, stockKey);
 }
 
-async function seedMode(r: Redis): Promise<number> {
+async function seedMode(r: RedisClient): Promise<number> {
   const event = await freshProduct();
   const checkAndUpdate = seedCheckAndUpdate(r);
   return measure(ENTRIES, 1, () => checkAndUpdate(keys.stock(event, 1)));

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import type { Pool } from 'mysql2/promise';
 import { checkInvariants, readResults } from '../../workloads/consumer/invariants.js';
 import { decodeResult } from '../../workloads/shared/outcomes.js';
@@ -33,7 +33,7 @@ export interface DemoRun {
   say: (msg: string) => void;
   pods: PodTracker;
   kube: cluster.Kube;
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   admin: Admin;
 }

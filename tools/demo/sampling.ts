@@ -2,7 +2,7 @@
 // and ready replicas, the consumer group's Kafka lag, the units sold and the pods (the report's timeline,
 // charts and pod table);
 // every 100 ms whether every product is sold out (the sell-out time).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import type { Admin } from 'kafkajs';
 import { consumerLag } from '../../operator/resources/lag.js';
 import { consumerGroup } from '../../workloads/shared/kafka/topics.js';
@@ -25,7 +25,7 @@ export interface Sample {
 export interface SaleWatch {
   kube: Kube;
   admin: Admin;
-  redis: Redis;
+  redis: RedisClient;
   event: string;
   topic: string;
   productIds: number[];

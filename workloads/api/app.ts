@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import type { Registry } from 'prom-client';
 import { monotonicFactory } from 'ulid';
 import { createKafka } from '../shared/kafka/client.js';
@@ -52,8 +52,8 @@ export class ApiApp {
   readonly registry: Registry;
   readonly catalog: CatalogCache;
   readonly producer: Producer;
-  readonly redis: Redis;
-  private readonly subscriber: Redis;
+  readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly sink: PurchaseSink;
   private readonly auth: Authenticator;
   private readonly server: Server;

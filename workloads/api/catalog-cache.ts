@@ -2,7 +2,7 @@
 // per product. A purchase is checked against it with no I/O. It is refreshed from Redis every
 // `refreshMs`; sold-out flags are also set at once by the consumer's pub/sub announcement
 // (the run key "<event>/<productId>" on keys.soldOutChannel()), on a separate connection in subscriber mode.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import { listEventNames, readEvent, readStock, type EventSpec, type ProductSpec } from '../shared/catalog.js';
 import { keys } from '../shared/keys.js';
 import { parseRunKey } from '../shared/names.js';
@@ -37,9 +37,9 @@ export function checkPurchase(event: CachedEvent | undefined, productId: number,
 }
 
 export interface CatalogCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own: SUBSCRIBE puts it in subscriber mode, where it can run nothing else. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   refreshMs: number;
   log: Logger;
   /** Told when an event leaves the catalog (to forget per-event state). */

@@ -114,7 +114,7 @@ function readHttpLimits(env: EnvReader): HttpLimits {
 export function readApiConfig(env: EnvReader = new EnvReader()): ApiConfig {
   const config: ApiConfig = {
     kafkaBrokers: env.list('KAFKA_BROKERS'),
-    redisUrl: env.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl: env.redisUrl('REDIS_URL'),
     httpPort: env.int('HTTP_PORT', 8080, 0, 65535),
     batch: {
       size: env.int('BATCH_SIZE', BATCHER_DEFAULTS.size, 1, 10_000),

@@ -2,7 +2,7 @@
 //   a keyed repeat this pod has seen -> the first attempt's answer (no further step)
 //   catalog checks (no I/O) -> per-user limit and throttle (memory) -> ticket -> sink (Kafka) -> ticket.
 // Only the last step does I/O, so everything that cannot win is refused at once, costing no Redis or Kafka.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import { keys } from '../shared/keys.js';
 import { decodeResult, type Outcome } from '../shared/outcomes.js';
 import { BatcherClosedError, BatcherFullError } from './batcher.js';
@@ -132,7 +132,7 @@ export interface TicketStatus {
 
 /** Reads a ticket's final result as the consumer wrote it (outcome and owner, shared/outcomes.ts). */
 export class TicketService {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** The ticket's status for `buyer` (undefined: anyone, AUTH_MODE=none); another buyer's ticket is a 404. */
   async status(ticket: string, buyer: number | undefined): Promise<TicketStatus> {

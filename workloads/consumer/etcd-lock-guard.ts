@@ -2,7 +2,7 @@
 // around plain Redis reads and one MULTI write. Correct while every writer takes the lock; kept so its
 // cost can be measured against the Lua claim (docs/BENCHMARKS.md). The Lua claim is the default.
 import { Etcd3, EtcdLockFailedError, type Lock } from 'etcd3';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import { keys } from '../shared/keys.js';
 import { runKey } from '../shared/names.js';
 import type { ProductRun, ScriptedRedis } from '../shared/redis/scripts.js';
@@ -47,7 +47,7 @@ async function acquire(lock: Lock): Promise<void> {
 }
 
 /** The claim script's logic, as separate Redis commands: safe only because the lock is held. */
-async function claimUnderLock(redis: Redis, run: ProductRun): Promise<ClaimReply> {
+async function claimUnderLock(redis: RedisClient, run: ProductRun): Promise<ClaimReply> {
   const stockKey = keys.stock(run.event, run.productId);
   const buyersKey = keys.buyers(run.event, run.productId);
   const claimsKey = keys.claims(run.event, run.productId);

@@ -9,7 +9,7 @@
 // so they run only when the caller has the tickets. judgeProducts, judgeTickets, verdict and verdictText
 // are pure; the read* functions and checkInvariants read the records.
 import { decodeResult } from '../shared/outcomes.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { readStock } from '../shared/catalog.js';
 import { keys } from '../shared/keys.js';
@@ -173,7 +173,7 @@ export function parseTickets(text: string): string[] {
 
 /** One product's ledger, straight from Redis and MySQL. */
 export async function readLedger(
-  redis: Redis,
+  redis: RedisClient,
   pool: Pool,
   event: string,
   product: { id: number; perUserLimit: number },
@@ -210,20 +210,21 @@ export async function readOrderCounts(pool: Pool, event: string): Promise<Map<st
 
 /** Each ticket's result (null when there is none), read 1,000 at a time. */
 export async function readResults(
-  redis: Redis,
+  redis: RedisClient,
   tickets: readonly string[],
 ): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   for (let i = 0; i < tickets.length; i += 1000) {
     const chunk = tickets.slice(i, i + 1000);
-    const values = await redis.mget(chunk.map((t) => keys.result(t)));
+    // GETs, not one MGET: on a Redis Cluster the tickets' keys are in different slots.
+    const values = await Promise.all(chunk.map((t) => redis.get(keys.result(t))));
     chunk.forEach((t, j) => out.set(t, values[j] ?? null));
   }
   return out;
 }
 
 export interface InvariantInput {
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   event: string;
   products: readonly { id: number; perUserLimit: number }[];

@@ -24,7 +24,7 @@ const { values } = parseArgs({
 });
 const env = new EnvReader();
 const event = values.event ?? env.string('SECKILL_EVENT');
-const redisUrl = env.url('REDIS_URL', ['redis:', 'rediss:']);
+const redisUrl = env.redisUrl('REDIS_URL');
 const mysqlUrl = env.url('MYSQL_URL', ['mysql:']);
 env.done();
 const tickets = values.tickets === undefined ? undefined : parseTickets(readFileSync(values.tickets, 'utf8'));

@@ -4,7 +4,7 @@
 //   - Redis seckill raised to count(orders), always safe (it can only stop a sale early, never oversell);
 //   - Redis seckill lowered to count(orders) only with `force`: a claim whose order is still in Kafka
 //     (consumer lag) would otherwise be sold twice. Use it when the lag is zero.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { readEvent, readStock } from '../shared/catalog.js';
 import { keys } from '../shared/keys.js';
@@ -27,7 +27,7 @@ export interface ReconcileReport {
 }
 
 export async function reconcile(
-  redis: Redis,
+  redis: RedisClient,
   pool: Pool,
   event: string,
   opts: { repair?: boolean; force?: boolean } = {},
@@ -43,7 +43,12 @@ export async function reconcile(
   return { event, products, consistent: products.every((p) => p.consistent) };
 }
 
-async function measure(redis: Redis, pool: Pool, event: string, productId: number): Promise<ProductDrift> {
+async function measure(
+  redis: RedisClient,
+  pool: Pool,
+  event: string,
+  productId: number,
+): Promise<ProductDrift> {
   const stock = await readStock(redis, event, productId);
   const [[row]] = await pool.query<RowDataPacket[]>(
     'SELECT (SELECT sold FROM product_stock WHERE event = ? AND product_id = ?) AS sold, ' +
@@ -65,7 +70,7 @@ async function measure(redis: Redis, pool: Pool, event: string, productId: numbe
 }
 
 async function repair(
-  redis: Redis,
+  redis: RedisClient,
   pool: Pool,
   event: string,
   d: ProductDrift,

@@ -3,7 +3,7 @@
 //   -> record every ticket's result -> announce a sell-out.
 // Each step retries until done; only then does the caller commit the Kafka offsets.
 import type { Pool } from 'mysql2/promise';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import type { ProductSpec } from '../shared/catalog.js';
 import type { Logger } from '../shared/log.js';
 import type { PurchaseBatch, PurchaseEntry } from '../shared/kafka/codec.js';
@@ -17,7 +17,7 @@ import type { StockGuard } from './stock-guard.js';
 export type ProductTerms = Pick<ProductSpec, 'perUserLimit'>;
 
 export interface RunProcessorDeps {
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   guard: StockGuard;
   /** The sale's terms for a product (from the catalog the operator preloaded); the total comes from the claim. */

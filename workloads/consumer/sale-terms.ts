@@ -1,7 +1,7 @@
 // The consumer's view of its event: the products and their per-user limits, from the catalog the
 // operator preloaded into Redis. Cached; a product it does not know triggers one fresh read before the
 // message is declared poison.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis/client.js';
 import { readEvent, type EventSpec } from '../shared/catalog.js';
 import type { ProductTerms } from './run-processor.js';
 
@@ -9,7 +9,7 @@ export class SaleTerms {
   private spec: EventSpec | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly event: string,
   ) {}
 

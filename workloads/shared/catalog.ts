@@ -1,7 +1,7 @@
 // The event catalog: what the operator preloads into Redis and what the front door and consumer read.
 // One hash per event (window + products) and one stock hash per product. Preloading is idempotent and
 // never resets the `seckill` (sold) field, so re-applying a running sale cannot resell its stock.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/client.js';
 import type { BatcherSettings } from './batcher-settings.js';
 import { keys } from './keys.js';
 import { MAX_PRODUCT_ID, TOPIC_NAME_PATTERN } from './names.js';
@@ -109,37 +109,39 @@ export async function preloadEvent(scripts: ScriptedRedis, spec: EventSpec): Pro
     }
   }
   const products = spec.products.map(({ id, stock, perUserLimit }) => ({ id, stock, perUserLimit }));
-  await scripts.redis
-    .multi()
-    .hset(keys.event(spec.name), {
-      topic: spec.topic,
-      startMs: String(spec.startMs),
-      endMs: String(spec.endMs),
-      products: JSON.stringify(products),
-      ...(spec.batcher ? { batcher: JSON.stringify(spec.batcher) } : {}),
-    })
-    .sadd(keys.events(), spec.name)
-    .exec();
+  // The hash, then its entry in the set: two slots on a Redis Cluster, so not one MULTI. A crash between
+  // leaves a hash nobody lists (the next reconcile lists it), never a listed event without its hash.
+  await scripts.redis.hset(keys.event(spec.name), {
+    topic: spec.topic,
+    startMs: String(spec.startMs),
+    endMs: String(spec.endMs),
+    products: JSON.stringify(products),
+    ...(spec.batcher ? { batcher: JSON.stringify(spec.batcher) } : {}),
+  });
+  await scripts.redis.sadd(keys.events(), spec.name);
 }
 
 /** Reads one event, or undefined when the operator has not published it. */
-export async function readEvent(redis: Redis, name: string): Promise<EventSpec | undefined> {
+export async function readEvent(redis: RedisClient, name: string): Promise<EventSpec | undefined> {
   const fields = await redis.hgetall(keys.event(name));
   if (Object.keys(fields).length === 0) return undefined;
   return parseEventSpec(name, fields);
 }
 
-export async function listEventNames(redis: Redis): Promise<string[]> {
+export async function listEventNames(redis: RedisClient): Promise<string[]> {
   return redis.smembers(keys.events());
 }
 
-export async function readStock(redis: Redis, event: string, productId: number): Promise<ProductStock> {
+export async function readStock(redis: RedisClient, event: string, productId: number): Promise<ProductStock> {
   const [total, sold] = await redis.hmget(keys.stock(event, productId), 'total', 'seckill');
   return { total: Number(total ?? 0), sold: Number(sold ?? 0) };
 }
 
 /** Removes everything an event left in Redis (the operator's cleanup policy Delete). */
-export async function deleteEvent(redis: Redis, spec: Pick<EventSpec, 'name' | 'products'>): Promise<void> {
+export async function deleteEvent(
+  redis: RedisClient,
+  spec: Pick<EventSpec, 'name' | 'products'>,
+): Promise<void> {
   for (const p of spec.products) {
     await redis.del(keys.stock(spec.name, p.id), keys.buyers(spec.name, p.id), keys.claims(spec.name, p.id));
   }
@@ -147,6 +149,8 @@ export async function deleteEvent(redis: Redis, spec: Pick<EventSpec, 'name' | '
 }
 
 /** Takes an event out of the catalog the front doors serve (its hash and set entry); stock hashes stay. */
-export async function withdrawEvent(redis: Redis, name: string): Promise<void> {
-  await redis.multi().del(keys.event(name)).srem(keys.events(), name).exec();
+export async function withdrawEvent(redis: RedisClient, name: string): Promise<void> {
+  // Unlisted first, then deleted (two slots on a Cluster; the reverse of preloadEvent's order).
+  await redis.srem(keys.events(), name);
+  await redis.del(keys.event(name));
 }

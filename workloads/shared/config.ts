@@ -1,5 +1,6 @@
 // Configuration from environment variables, validated once at start.
 // Every bad value is reported with its name and what was expected, all at once, before anything connects.
+import { CLUSTER_SCHEME, parseClusterUrl } from './redis/client.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -56,6 +57,18 @@ export class EnvReader {
     return raw;
   }
 
+  /** A Redis URL: redis:// or rediss:// (one Redis), or redis+cluster://host:port,... (a Redis Cluster). */
+  redisUrl(name: string): string {
+    const raw = this.string(name);
+    if (!raw || !raw.startsWith(CLUSTER_SCHEME)) return raw && this.url(name, ['redis:', 'rediss:'], raw);
+    try {
+      parseClusterUrl(raw);
+    } catch (err) {
+      this.problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return raw;
+  }
+
   list(name: string, fallback?: string): string[] {
     return this.string(name, fallback)
       .split(',')
@@ -79,7 +92,7 @@ export interface ConnectionConfig {
 export function readConnections(env: EnvReader): ConnectionConfig {
   return {
     kafkaBrokers: env.list('KAFKA_BROKERS'),
-    redisUrl: env.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl: env.redisUrl('REDIS_URL'),
     mysqlUrl: env.url('MYSQL_URL', ['mysql:']),
   };
 }

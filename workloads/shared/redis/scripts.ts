@@ -3,7 +3,7 @@
 // sends EVALSHA and falls back to EVAL on NOSCRIPT (BullMQ does the same), and returns one typed method per
 // script that builds the script's key list from keys.ts and checks its reply: callers name no key list.
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { OWNER_FIELD } from '../catalog.js';
 import type { PurchaseEntry } from '../kafka/codec.js';
 import { keys } from '../keys.js';
@@ -31,7 +31,7 @@ export interface ProductRun {
 
 /** A Redis connection with our scripts registered as commands, one typed method per script. */
 export interface ScriptedRedis {
-  redis: Redis;
+  redis: RedisClient;
   /** claim-batch.lua: claims stock for every entry of the run, in order; idempotent per ticket. */
   claimBatch(run: ProductRun, claimsTtlSeconds: number): Promise<ClaimReply>;
   /**
@@ -67,10 +67,10 @@ function claimCall(r: ProductRun, claimsTtlSeconds: number): [string[], (string 
 }
 
 /** One registration per connection: every module handed the same connection shares it. */
-const registered = new WeakMap<Redis, ScriptedRedis>();
+const registered = new WeakMap<RedisClient, ScriptedRedis>();
 
 /** The connection with the scripts registered; registers them on the first call for this connection. */
-export function withScripts(redis: Redis): ScriptedRedis {
+export function withScripts(redis: RedisClient): ScriptedRedis {
   const known = registered.get(redis);
   if (known !== undefined) return known;
   for (const [name, def] of Object.entries(definitions)) {
