@@ -8,6 +8,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { ApiConfig } from '../../workloads/api/config.js';
 
 const STACK_HINT = 'start the stack and export its settings: eval "$(npm run -s stack -- env)"';
+const HA_HINT =
+  'start the HA engines and export their settings: eval "$(npm run -s stack -- up --ha)", or ' +
+  'eval "$(npm run -s stack -- env)" while they run';
 
 /** The variable's value; throws naming it and what to do (`hint`) when it is not set. */
 export function requireEnv(name: string, hint = STACK_HINT): string {
@@ -69,6 +72,18 @@ export const stackEnv = {
   /** The cluster node's address (on the stack's own interface): the apiserver's and the services' for pods. */
   nodeIp: (): string => requireEnv('NODE_IP'),
   images: (): StackImages => stackImages(),
+  // The HA profile (`stack up --ha`: three Kafka nodes, a Redis Cluster of six), exported while it runs; host
+  // processes only (no pod addresses yet).
+  haKafkaBrokers: (): string[] => requireEnv('HA_KAFKA_BROKERS', HA_HINT).split(','),
+  haKafkaBrokerCount: (): number => Number(requireEnv('HA_KAFKA_BROKER_COUNT', HA_HINT)),
+  /** Every node of the Redis Cluster, as ioredis' Cluster client takes its startup nodes. */
+  haRedisNodes: (): { host: string; port: number }[] =>
+    requireEnv('HA_REDIS_NODES', HA_HINT)
+      .split(',')
+      .map((hostPort) => {
+        const [host = '', port = ''] = hostPort.split(':');
+        return { host, port: Number(port) };
+      }),
 };
 
 /** A name unique to this test run, so tests sharing one stack never see each other's data. */
