@@ -53,6 +53,17 @@ if images="$(bash tools/stack/images.sh)"; then eval "$images"; else rc=1; fi
 suite integration test/integration || rc=1
 suite e2e test/e2e || rc=1
 
+step "HA engines"
+# Three KRaft brokers and a Redis Cluster (3 masters + 3 replicas), started only now so the suites above
+# have the cores to themselves, and stopped after their suite (docs/STACK.md "HA profile").
+if ha="$(bash tools/stack/stack.sh up kafka-ha redis-ha)"; then
+  eval "$ha"
+  suite ha test/ha || rc=1
+else
+  rc=1
+fi
+bash tools/stack/stack.sh down kafka-ha redis-ha || true
+
 passed=$(grep -E '^ℹ pass [0-9]+' "$results" | awk '{s += $3} END {print s + 0}')
 failed=$(grep -E '^ℹ fail [0-9]+' "$results" | awk '{s += $3} END {print s + 0}')
 step "done"

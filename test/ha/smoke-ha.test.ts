@@ -1,14 +1,15 @@
 // The HA profile's engines (`npm run stack -- up --ha`, tools/stack/kafka-ha.sh and redis-cluster.sh): a
 // three-node Kafka whose topics get three replicas, two of them in sync for acks=all, and a Redis Cluster of
 // three masters with one replica each, reached through ioredis' Cluster client.
-// Not part of `npm test` yet (tools/test.sh runs test/unit, test/integration and test/e2e, and CI does not
-// start the HA engines): run it with `npm run test:ha` against running HA engines. Like every suite, it
-// fails, never skips, when their settings are missing.
+// The test command runs this suite last, with the HA engines started for it (tools/test.sh); alone:
+// `npm run test:ha` against running HA engines. Like every suite, it fails, never skips, when their
+// settings are missing.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
+import { waitFor } from '../../tools/lib/wait.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -79,8 +80,17 @@ test('redis-ha: a Cluster client SETs and GETs keys of different slots, one on e
   const cluster = new Cluster(nodes, { redisOptions: { protocol: 2 }, slotsRefreshTimeout: 5000 });
   cleanups.push(() => cluster.quit());
 
-  // CLUSTER SLOTS: [start, end, master, ...replicas] per range. Three masters, one replica each.
-  const ranges = await cluster.cluster('SLOTS');
+  // CLUSTER SLOTS: [start, end, master, ...replicas] per range. Three masters, one replica each. Each node's
+  // view comes by gossip, so the node asked may need a moment to list a fresh (or rejoined) replica.
+  const ranges = await waitFor(
+    'every slot range to show a master and one replica',
+    async () => {
+      const r = await cluster.cluster('SLOTS');
+      return r.length > 0 && r.every((range) => range.length === 4) ? r : undefined;
+    },
+    20_000,
+    250,
+  );
   const masters = new Map<string, { start: number; end: number; replicas: number }[]>();
   for (const [start, end, master, ...replicas] of ranges) {
     assert.ok(master, `slots ${start}-${end} have a master`);

@@ -193,6 +193,8 @@ redis_ha_status() {
 redis_ha_env() {
   redis_ha_running || return 0
   echo "export HA_REDIS_NODES=$(redis_ha_nodes)"
+  # What REDIS_URL takes to point the workloads at the cluster (workloads/shared/redis/client.ts).
+  echo "export HA_REDIS_URL=redis+cluster://$(redis_ha_nodes)"
 }
 
 # redis_ha_reset: stops the nodes and deletes their data (AOF, nodes.conf): the next start forms a new cluster.
