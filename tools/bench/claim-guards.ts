@@ -5,6 +5,8 @@
 //   etcd      the etcd lease-backed lock around plain Redis commands, per run of 100 entries
 // Each mode claims the same number of entries against a fresh product with more stock than entries,
 // with 8 concurrent claimers (like 8 shard workers), and prints entries/s side by side with ratios.
+//   and, when HA_REDIS_URL names a Redis Cluster (the HA profile's), our batch claim on it without and with
+//   WAIT for one replica (durable claims, CLAIM_WAIT_REPLICAS=1)
 // `npm run bench:claims -- [--entries N] [--json]`; needs REDIS_URL and ETCD_ENDPOINTS (the stack's env).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,7 +17,7 @@ import { luaGuard, type StockGuard } from '../../workloads/consumer/stock-guard.
 import { preloadEvent } from '../../workloads/shared/catalog.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
-import { withScripts } from '../../workloads/shared/redis/scripts.js';
+import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { repoFile } from '../lib/paths.js';
 import { requireEnv } from '../lib/stack-env.js';
 
@@ -30,9 +32,9 @@ const redis = createRedis(requireEnv('REDIS_URL'), 'bench-claims');
 redis.options.enableAutoPipelining = false; // measure round trips as a single worker sees them
 const scripts = withScripts(redis);
 
-async function freshProduct(): Promise<string> {
+async function freshProduct(on: ScriptedRedis = scripts): Promise<string> {
   const name = `bench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  await preloadEvent(scripts, {
+  await preloadEvent(on, {
     name,
     topic: 'bench',
     startMs: 0,
@@ -62,8 +64,8 @@ async function measure(
 const entries = (n: number, from: number) =>
   Array.from({ length: n }, (_, i) => ({ ticket: ulid(), userId: from + i + 1, acceptedAt: 0 }));
 
-async function guardMode(guard: StockGuard, perCall: number): Promise<number> {
-  const event = await freshProduct();
+async function guardMode(guard: StockGuard, perCall: number, on: ScriptedRedis = scripts): Promise<number> {
+  const event = await freshProduct(on);
   // Tickets are made before the clock starts: the benchmark measures the guard, not ULID generation.
   const calls = Array.from({ length: ENTRIES / perCall }, (_, i) => entries(perCall, i * perCall));
   return measure(calls.length, perCall, (i) =>
@@ -96,6 +98,15 @@ const etcd = createEtcdLockGuard([requireEnv('ETCD_ENDPOINTS')], scripts);
 results.etcd = await guardMode(etcd, RUN);
 await etcd.close();
 await redis.quit();
+const haUrl = process.env.HA_REDIS_URL;
+if (haUrl) {
+  const cluster = createRedis(haUrl, 'bench-claims-ha');
+  const onCluster = withScripts(cluster);
+  results.clusterBatch = await guardMode(luaGuard(onCluster), RUN, onCluster);
+  const durable = luaGuard(onCluster, false, { replicas: 1, timeoutMs: 1000 });
+  results.clusterBatchWait1 = await guardMode(durable, RUN, onCluster);
+  await cluster.quit();
+}
 
 const rows = Object.entries(results).map(([mode, perSec]) => ({
   mode,
@@ -106,5 +117,10 @@ console.log(
   `stock guards, one hot product, ${ENTRIES} entries, runs of ${RUN}, ${CONCURRENCY} concurrent claimers`,
 );
 console.table(rows);
+if (results.clusterBatch && results.clusterBatchWait1) {
+  console.log(
+    `Redis Cluster: WAIT for one replica after each claim costs ${(results.clusterBatch / results.clusterBatchWait1).toFixed(2)}x (batch ${Math.round(results.clusterBatch)} vs ${Math.round(results.clusterBatchWait1)} entries/s)`,
+  );
+}
 if (values.json)
   console.log(JSON.stringify({ entries: ENTRIES, run: RUN, concurrency: CONCURRENCY, results }));
