@@ -4,10 +4,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import type { ApiApp } from '../../workloads/api/app.js';
-import { readConsumerConfig } from '../../workloads/consumer/config.js';
-import { createConsumerApp, type ConsumerApp } from '../../workloads/consumer/consumer-app.js';
+import type { ConsumerApp } from '../../workloads/consumer/consumer-app.js';
 import type { EventSpec } from '../../workloads/shared/catalog.js';
-import { EnvReader } from '../../workloads/shared/config.js';
 import { consumerGroup } from '../../workloads/shared/kafka/topics.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { createLogger } from '../../workloads/shared/log.js';
@@ -27,6 +25,7 @@ import {
   within,
   type Answer,
 } from '../helpers/api.js';
+import { stackConsumer } from '../helpers/consumer.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'api-idem-test');
 const pool = createMysqlPool(stackEnv.mysqlUrl());
@@ -44,18 +43,7 @@ before(async () => {
   ]);
   one = await startApp(apiConfig());
   two = await startApp(apiConfig());
-  consumer = createConsumerApp(
-    readConsumerConfig(
-      new EnvReader({
-        SECKILL_EVENT: sale.name,
-        KAFKA_BROKERS: stackEnv.kafkaBrokers().join(','),
-        REDIS_URL: stackEnv.redisUrl(),
-        MYSQL_URL: stackEnv.mysqlUrl(),
-        HTTP_PORT: '0',
-      }),
-    ),
-    createLogger({ test: 'api-idempotency' }, 'warn'),
-  );
+  consumer = stackConsumer(sale.name, createLogger({ test: 'api-idempotency' }, 'warn'));
   await consumer.start();
 });
 after(async () => {

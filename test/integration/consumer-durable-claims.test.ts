@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { ulid } from 'ulid';
-import { readConsumerConfig } from '../../workloads/consumer/config.js';
-import { createConsumerApp, type ConsumerApp } from '../../workloads/consumer/consumer-app.js';
-import { EnvReader } from '../../workloads/shared/config.js';
+import type { ConsumerApp } from '../../workloads/consumer/consumer-app.js';
 import { createKafka } from '../../workloads/shared/kafka/client.js';
 import { encodeBatch, messageKey } from '../../workloads/shared/kafka/codec.js';
 import { createLogger } from '../../workloads/shared/log.js';
@@ -22,6 +20,7 @@ import { freePort } from '../../tools/lib/net.js';
 import { stackEnv } from '../../tools/lib/stack-env.js';
 import { waitFor } from '../../tools/lib/wait.js';
 import { Child } from '../helpers/child-process.js';
+import { stackConsumer } from '../helpers/consumer.js';
 import { createSale } from '../helpers/sale.js';
 
 const log = createLogger({ test: 'durable-claims' }, 'error');
@@ -70,22 +69,18 @@ after(async () => {
   await Promise.allSettled([admin.disconnect(), producer.disconnect(), redis.quit(), pool.end()]);
 });
 
-function consumerFor(event: string, waitReplicas: number, registry: Registry): ConsumerApp {
-  const config = readConsumerConfig(
-    new EnvReader({
-      SECKILL_EVENT: event,
-      KAFKA_BROKERS: stackEnv.kafkaBrokers().join(','),
-      REDIS_URL: stackEnv.redisUrl(),
-      MYSQL_URL: stackEnv.mysqlUrl(),
-      HTTP_PORT: '0',
+const consumerFor = (event: string, waitReplicas: number, registry: Registry): ConsumerApp =>
+  stackConsumer(
+    event,
+    log,
+    {
       CONSUMER_SHARDS: '2',
       CLAIM_WAIT_REPLICAS: String(waitReplicas),
       CLAIM_WAIT_TIMEOUT_MS: '200',
       SHUTDOWN_GRACE_MS: '1000', // a claim never confirmed would hold the drain for the whole grace
-    }),
+    },
+    registry,
   );
-  return createConsumerApp(config, log, registry);
-}
 
 async function sendBatch(topic: string, event: string, n: number): Promise<void> {
   const entries = Array.from({ length: n }, (_, i) => ({

@@ -2,9 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ulid } from 'ulid';
-import { readConsumerConfig } from '../../workloads/consumer/config.js';
-import { createConsumerApp, type ConsumerApp } from '../../workloads/consumer/consumer-app.js';
-import { EnvReader } from '../../workloads/shared/config.js';
+import type { ConsumerApp } from '../../workloads/consumer/consumer-app.js';
 import { createKafka } from '../../workloads/shared/kafka/client.js';
 import { encodeBatch, messageKey, type PurchaseEntry } from '../../workloads/shared/kafka/codec.js';
 import { consumerGroup, deadLetterTopic } from '../../workloads/shared/kafka/topics.js';
@@ -17,6 +15,7 @@ import { createRedis } from '../../workloads/shared/redis/client.js';
 import { checkInvariants, readLedger } from '../../workloads/consumer/invariants.js';
 import { reconcile } from '../../workloads/consumer/reconcile.js';
 import { waitFor } from '../../tools/lib/wait.js';
+import { stackConsumer } from '../helpers/consumer.js';
 import { createSale } from '../helpers/sale.js';
 import { stackEnv } from '../../tools/lib/stack-env.js';
 
@@ -35,20 +34,8 @@ after(async () => {
   await Promise.allSettled([admin.disconnect(), producer.disconnect(), redis.quit(), pool.end()]);
 });
 
-function consumerFor(event: string, extra: Record<string, string> = {}): ConsumerApp {
-  const config = readConsumerConfig(
-    new EnvReader({
-      SECKILL_EVENT: event,
-      KAFKA_BROKERS: stackEnv.kafkaBrokers().join(','),
-      REDIS_URL: stackEnv.redisUrl(),
-      MYSQL_URL: stackEnv.mysqlUrl(),
-      HTTP_PORT: '0',
-      CONSUMER_SHARDS: '4',
-      ...extra,
-    }),
-  );
-  return createConsumerApp(config, log);
-}
+const consumerFor = (event: string, extra: Record<string, string> = {}): ConsumerApp =>
+  stackConsumer(event, log, { CONSUMER_SHARDS: '4', ...extra });
 
 const entries = (n: number, firstUser: number): PurchaseEntry[] =>
   Array.from({ length: n }, (_, i) => ({ ticket: ulid(), userId: firstUser + i, acceptedAt: Date.now() }));
