@@ -44,19 +44,16 @@ export function createConsumerApp(
   const scripts = withScripts(redis);
   const pool = createMysqlPool(config.mysqlUrl, config.shards + 2);
   const kafka = createKafka(config.kafkaBrokers, `seckill-consumer-${config.event}`, log);
-  // Never create topics: the operator does (with the event's partitions and replication). A consumer
-  // still draining after its event was deleted would otherwise bring the deleted topic back on a broker
-  // that auto-creates, by merely asking for its metadata.
+  // The consumer never creates its topic: the operator does (with the event's partitions and replication).
+  // One still draining after its event was deleted would otherwise bring the deleted topic back on a
+  // broker that auto-creates, by merely asking for its metadata. (The dead-letter producer still may: a
+  // missing .dlq topic is better created than a poison message left blocking its partition.)
   const consumer = kafka.consumer({
     groupId: consumerGroup(config.event),
     maxWaitTimeInMs: 100,
     allowAutoTopicCreation: false,
   });
-  const dlqProducer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const terms = new SaleTerms(redis, config.event);
   const abort = new AbortController();
   const guard: StockGuard =
