@@ -16,7 +16,8 @@
 // errors, latency) feeds the demo's charts.
 import net from 'node:net';
 import { BuyerTokens } from '../lib/buyer-tokens.js';
-import { purchaseBytes, ticketBytes, ticketIn } from './requests.js';
+import { purchaseRequest } from '../bench/http-load.js';
+import { ticketBytes, ticketIn } from './requests.js';
 import { IdempotentRetries, type IdempotencyReport } from './retries.js';
 
 export interface OpenLoopOptions {
@@ -361,7 +362,10 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
       // userId too: a front door with AUTH_MODE=none takes the buyer from the body (a verifying one
       // checks it is the token's).
       const body = `{"event":"${o.event}","productId":${d.productId},"userId":${d.userId}}`;
-      c.send(purchaseBytes(body, tokens?.get(d.userId), d.key), (answer) => {
+      const headers: Record<string, string> = {};
+      if (tokens) headers.Authorization = `Bearer ${tokens.get(d.userId)}`;
+      if (d.key !== undefined) headers['Idempotency-Key'] = d.key;
+      c.send(purchaseRequest(body, headers), (answer) => {
         const now = performance.now();
         if ('error' in answer) {
           settle(d, `error ${answer.error}`, now);
