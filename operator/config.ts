@@ -1,7 +1,7 @@
 // The operator's settings, from environment variables, validated at start (every bad value at once).
 import { hostname } from 'node:os';
 import { ConfigError, EnvReader } from '../workloads/shared/config.js';
-import type { ConsumerResources } from './resources/consumer-deployment.js';
+import type { ClaimWait, ConsumerResources } from './resources/consumer-deployment.js';
 
 export interface OperatorConfig {
   /** Path of a kubeconfig; empty means in-cluster (service account). */
@@ -15,6 +15,8 @@ export interface OperatorConfig {
   consumerImage: string;
   consumerImagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   consumerResources: ConsumerResources;
+  /** Durable claims of every consumer (its CLAIM_WAIT_REPLICAS / CLAIM_WAIT_TIMEOUT_MS). */
+  consumerClaimWait: ClaimWait;
   /** CONSUMER_EXTRA_ENV "NAME=value;NAME=value": settings every consumer gets (e.g. the seed-style run's). */
   consumerExtraEnv: Record<string, string>;
   httpPort: number;
@@ -63,6 +65,12 @@ export function readOperatorConfig(env: Record<string, string | undefined> = pro
       cpuRequest: r.string('CONSUMER_CPU_REQUEST', '250m'),
       memoryRequest: r.string('CONSUMER_MEMORY_REQUEST', '256Mi'),
       memoryLimit: r.string('CONSUMER_MEMORY_LIMIT', '512Mi'),
+    },
+    // 0 by default: on a Redis without replicas a WAIT for one would stop every claim. With replicas
+    // (a Redis Cluster, a primary with replicas) 1 makes a claim survive its master's crash.
+    consumerClaimWait: {
+      replicas: r.int('CONSUMER_CLAIM_WAIT_REPLICAS', 0, 0, 16),
+      timeoutMs: r.int('CONSUMER_CLAIM_WAIT_TIMEOUT_MS', 1000, 1, 60_000),
     },
     consumerExtraEnv: parseExtraEnv(r.string('CONSUMER_EXTRA_ENV', '')),
     httpPort: r.int('HTTP_PORT', 9101, 0, 65535),

@@ -58,6 +58,7 @@ export interface ReconcilerDeps {
     | 'consumerImage'
     | 'consumerImagePullPolicy'
     | 'consumerResources'
+    | 'consumerClaimWait'
     | 'consumerExtraEnv'
     | 'activeRefreshMs'
     | 'idleRefreshMs'

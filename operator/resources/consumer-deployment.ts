@@ -8,6 +8,7 @@
 //   CONSUMER_SHARDS  parallel ordered workers per pod (spec.consumer.shardsPerPod)
 //   STOCK_GUARD      "lua" (the atomic Redis claim script)
 //   HTTP_PORT        9102 (/healthz, /readyz, /metrics)
+//   CLAIM_WAIT_REPLICAS, CLAIM_WAIT_TIMEOUT_MS  durable claims (the operator's CONSUMER_CLAIM_WAIT_*)
 //   KAFKA_BROKERS, REDIS_URL, MYSQL_URL from the Secret spec.connection.secretName (same key names)
 //   POD_NAME         the pod's name (downward API), a unique consumer id
 import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference } from '@kubernetes/client-node';
@@ -29,11 +30,19 @@ export interface ConsumerResources {
   memoryLimit: string;
 }
 
+/** Redis replicas that must confirm each claim before the consumer acts on it, and how long to wait. */
+export interface ClaimWait {
+  replicas: number;
+  timeoutMs: number;
+}
+
 export interface ConsumerDeploymentOptions {
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   replicas: number;
   resources: ConsumerResources;
+  /** Durable claims; absent = the consumer's defaults (no wait). */
+  claimWait?: ClaimWait;
   /** Extra environment of every consumer (the operator's CONSUMER_EXTRA_ENV); it overrides the above. */
   extraEnv?: Readonly<Record<string, string>>;
 }
@@ -130,6 +139,12 @@ function consumerContainer(ev: ParsedEvent, o: ConsumerDeploymentOptions): V1Con
         { name: 'CONSUMER_SHARDS', value: String(ev.consumer.shardsPerPod) },
         { name: 'STOCK_GUARD', value: 'lua' },
         { name: 'HTTP_PORT', value: String(CONSUMER_HTTP_PORT) },
+        ...(o.claimWait
+          ? [
+              { name: 'CLAIM_WAIT_REPLICAS', value: String(o.claimWait.replicas) },
+              { name: 'CLAIM_WAIT_TIMEOUT_MS', value: String(o.claimWait.timeoutMs) },
+            ]
+          : []),
         fromSecret(ev.secretName, 'KAFKA_BROKERS'),
         fromSecret(ev.secretName, 'REDIS_URL'),
         fromSecret(ev.secretName, 'MYSQL_URL'),

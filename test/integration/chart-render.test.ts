@@ -126,6 +126,8 @@ test('the operator Deployment: 2 replicas, leader election, probes on 9101, sett
   assert.equal(envValue(c, 'CONSUMER_MEMORY_REQUEST'), '256Mi');
   assert.equal(envValue(c, 'CONSUMER_MEMORY_LIMIT'), '512Mi');
   assert.ok(!envNames(c).includes('CONSUMER_CPU_LIMIT'), 'no CPU limit by default');
+  assert.equal(envValue(c, 'CONSUMER_CLAIM_WAIT_REPLICAS'), '0', 'no WAIT unless the Redis has replicas');
+  assert.equal(envValue(c, 'CONSUMER_CLAIM_WAIT_TIMEOUT_MS'), '1000');
   assert.equal(c.image, 'seckill/operator:0.1.0');
 
   // Every variable the chart sets is one the operator reads (operator/config.ts): a typo would be ignored.
@@ -142,6 +144,7 @@ test('the operator Deployment: 2 replicas, leader election, probes on 9101, sett
       'imageRegistry=registry.example.com/shop',
       'operator.consumer.image.tag=1.2.3',
       'operator.consumer.resources.limits.cpu=2',
+      'operator.consumer.claimWait.replicas=1',
       'operator.watchNamespace=sales',
     ]),
     'Deployment',
@@ -150,6 +153,7 @@ test('the operator Deployment: 2 replicas, leader election, probes on 9101, sett
   const cc = container(custom);
   assert.equal(envValue(cc, 'CONSUMER_IMAGE'), 'registry.example.com/shop/seckill/consumer:1.2.3');
   assert.equal(envValue(cc, 'CONSUMER_CPU_LIMIT'), '2');
+  assert.equal(envValue(cc, 'CONSUMER_CLAIM_WAIT_REPLICAS'), '1');
   assert.equal(envValue(cc, 'WATCH_NAMESPACE'), 'sales');
   assert.equal(cc.image, 'registry.example.com/shop/seckill/operator:0.1.0');
 });

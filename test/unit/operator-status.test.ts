@@ -237,6 +237,19 @@ test('the consumer Deployment: env contract, secret refs, owner reference, selec
     POD_NAME: 'metadata.name',
   });
   assert.equal(ownerKey(dep), 'shop/sale');
+  const durable = buildConsumerDeployment(ev, {
+    image: 'seckill/consumer:1',
+    replicas: 1,
+    resources: { cpuRequest: '1', memoryRequest: '1', memoryLimit: '1' },
+    claimWait: { replicas: 1, timeoutMs: 500 },
+  }).spec?.template.spec?.containers[0]?.env;
+  assert.deepEqual(
+    durable?.filter((e) => e.name.startsWith('CLAIM_WAIT_')),
+    [
+      { name: 'CLAIM_WAIT_REPLICAS', value: '1' },
+      { name: 'CLAIM_WAIT_TIMEOUT_MS', value: '500' },
+    ],
+  );
   assert.equal(
     buildConsumerDeployment(
       { ...ev, consumer: { ...ev.consumer, image: 'custom:2' } },

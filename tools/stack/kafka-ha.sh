@@ -2,7 +2,8 @@
 # one JVM that is broker and controller, with a 3-voter controller quorum. Replicated as a production
 # cluster would be: RF 3 and min.insync.replicas 2 for every topic by default and for the internal ones, no
 # unclean leader election; so one node can die (kill -9) and acks=all writes go on, while two dead nodes stop
-# them rather than lose them. Loopback only: no listener for pods (docs/STACK.md, "HA profile").
+# them rather than lose them. Like the single broker, each node has a listener for host clients on
+# 127.0.0.1 and one for pods on the node address, each advertising itself (docs/STACK.md, "HA profile").
 # Sourced after lib.sh and kafka.sh, never run: it reuses kafka.sh's jars (kafka_install), log4j2 config,
 # java command line (_kafka_jvm) and raw-protocol probes (_kafka_call_at, _kafka_warm_up).
 # Defines kafka_ha_install, kafka_ha_start, kafka_ha_stop, kafka_ha_status, kafka_ha_env, kafka_ha_reset,
@@ -16,14 +17,21 @@ KAFKA_HA_COUNT=3                                   # nodes and voters; the setti
 KAFKA_HA_DIR="$SECKILL_RUN/kafka-ha"               # cluster.id and one directory per node: <n>/server.properties, <n>/data
 
 _kha_port() { echo $((KAFKA_HA_PORT + $1 - 1)); }                # node N's broker port
+_kha_pport() { echo $((KAFKA_HA_POD_PORT + $1 - 1)); }           # node N's pod listener port (NODE_IP)
 _kha_cport() { echo $((KAFKA_HA_CONTROLLER_PORT + $1 - 1)); }    # node N's controller port
 _kha_log() { echo "$SECKILL_LOGS/kafka-ha-$1.log"; }
 _kha_nodes() { seq 1 "$KAFKA_HA_COUNT"; }
 
 # kafka_ha_brokers: the bootstrap list of host clients, host:port,host:port,host:port.
+# kafka_ha_pod_brokers: the same for pods, on the node address.
 kafka_ha_brokers() {
   local n out=()
   for n in $(_kha_nodes); do out+=("$STACK_HOST:$(_kha_port "$n")"); done
+  (IFS=,; echo "${out[*]}")
+}
+kafka_ha_pod_brokers() {
+  local n out=()
+  for n in $(_kha_nodes); do out+=("$NODE_IP:$(_kha_pport "$n")"); done
   (IFS=,; echo "${out[*]}")
 }
 
@@ -47,11 +55,12 @@ _kha_write_config() {
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$(_kha_voters)
-listeners=PLAINTEXT://$STACK_HOST:$(_kha_port "$n"),CONTROLLER://$STACK_HOST:$(_kha_cport "$n")
-advertised.listeners=PLAINTEXT://$STACK_HOST:$(_kha_port "$n")
+# PLAINTEXT for host clients and between the nodes, on loopback; POD for pods, on the node address.
+listeners=PLAINTEXT://$STACK_HOST:$(_kha_port "$n"),POD://$NODE_IP:$(_kha_pport "$n"),CONTROLLER://$STACK_HOST:$(_kha_cport "$n")
+advertised.listeners=PLAINTEXT://$STACK_HOST:$(_kha_port "$n"),POD://$NODE_IP:$(_kha_pport "$n")
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,POD:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$dir/data
 
 # What is promised: a write acknowledged with acks=all is on at least two nodes, and a replica that is not
@@ -154,16 +163,17 @@ _kha_started_or_dead() {
 # _kha_launch N: starts node N's JVM (config, format, ports free first) without waiting; a no-op when it
 # already answers or is still starting.
 _kha_launch() {
-  local n="$1" port cport logf
-  port="$(_kha_port "$n")" cport="$(_kha_cport "$n")" logf="$(_kha_log "$n")"
+  local n="$1" port pport cport logf
+  port="$(_kha_port "$n")" pport="$(_kha_pport "$n")" cport="$(_kha_cport "$n")" logf="$(_kha_log "$n")"
   [[ -f "$(pid_file "kafka-ha-$n")" ]] && ! _kha_running "$n" && rm -f "$(pid_file "kafka-ha-$n")"
   if _kha_running "$n"; then return 0; fi
   port_open "$port" && die "kafka-ha-$n start: port $port is taken by another process"
   port_open "$cport" && die "kafka-ha-$n start: port $cport (controller) is taken by another process"
+  tcp_open "$NODE_IP" "$pport" && die "kafka-ha-$n start: $NODE_IP:$pport (pods) is taken by another process"
   _kha_write_config "$n"
   _kha_format "$n"
   _KHA_LOG_OFFSET[$n]="$(stat -c %s "$logf" 2>/dev/null || echo 0)"
-  log "kafka-ha-$n: starting on $STACK_HOST:$port, controller $STACK_HOST:$cport (log: $logf)"
+  log "kafka-ha-$n: starting on $STACK_HOST:$port (pods: $NODE_IP:$pport), controller $STACK_HOST:$cport (log: $logf)"
   _kha_jvm "$n"
   start_daemon "kafka-ha-$n" "$logf" "${_KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_HA_DIR/$n/server.properties"
 }
@@ -247,7 +257,7 @@ kafka_ha_running() {
 kafka_ha_status() {
   local n rc=0 where
   for n in $(_kha_nodes); do
-    where="$STACK_HOST:$(_kha_port "$n") (controller $STACK_HOST:$(_kha_cport "$n"))"
+    where="$STACK_HOST:$(_kha_port "$n") (pods: $NODE_IP:$(_kha_pport "$n"), controller $STACK_HOST:$(_kha_cport "$n"))"
     if _kha_healthy "$n"; then
       printf '%-23s running  %s, %s/%s brokers listed\n' "kafka-ha-$n" "$where" "$(_kha_broker_count "$n" || echo '?')" "$KAFKA_HA_COUNT"
     else
@@ -260,6 +270,7 @@ kafka_ha_status() {
 kafka_ha_env() {
   kafka_ha_running || return 0
   echo "export HA_KAFKA_BROKERS=$(kafka_ha_brokers)"
+  echo "export POD_HA_KAFKA_BROKERS=$(kafka_ha_pod_brokers)"
   echo "export HA_KAFKA_BROKER_COUNT=$KAFKA_HA_COUNT"
 }
 

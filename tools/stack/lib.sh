@@ -50,11 +50,12 @@ mkdir -p "$SECKILL_CACHE" "$SECKILL_RUN" "$SECKILL_BIN" "$SECKILL_LOGS"
 : "${PROXY_METRICS_PORT:=20249}"
 : "${CRI_STREAM_PORT:=20010}"
 : "${PROMETHEUS_PORT:=19090}"
-# The HA profile (`up --ha`: kafka-ha.sh, redis-cluster.sh), on 127.0.0.1 only; node N of each uses the
-# first port + N - 1.
-: "${KAFKA_HA_PORT:=19192}"            # brokers 19192..19194, advertised as such
-: "${KAFKA_HA_CONTROLLER_PORT:=19292}" # controllers 19292..19294 (the 3-voter quorum)
-: "${REDIS_HA_PORT:=17000}"            # Redis Cluster nodes 17000..17005; cluster bus on port + 10000
+# The HA profile (`up --ha`: kafka-ha.sh, redis-cluster.sh); node N of each uses the first port + N - 1.
+: "${KAFKA_HA_PORT:=19192}"            # 127.0.0.1: brokers 19192..19194, advertised as such (host clients)
+: "${KAFKA_HA_POD_PORT:=19392}"        # NODE_IP: the same brokers' pod listeners 19392..19394 (pods)
+: "${KAFKA_HA_CONTROLLER_PORT:=19292}" # 127.0.0.1: controllers 19292..19294 (the 3-voter quorum)
+: "${REDIS_HA_PORT:=17000}"            # 127.0.0.1 and NODE_IP: Redis Cluster nodes 17000..17005, announced
+                                       # on NODE_IP; cluster bus on port + 10000
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -3,7 +3,9 @@
 # 10000), AOF with appendfsync always as the single Redis (redis.sh). cluster-node-timeout is 2 s: a killed
 # master's replica takes over within seconds. Each node keeps its directory (AOF and nodes.conf), so a node
 # started again rejoins by itself: an old master whose replica took over comes back as that one's replica.
-# Loopback only: no address for pods (docs/STACK.md, "HA profile").
+# Each node listens on 127.0.0.1 and on the node address, and announces the node address: a cluster tells
+# its clients one address per node (CLUSTER SLOTS, MOVED), and that one must serve pods and host clients
+# alike; host clients seed on 127.0.0.1 and are sent on to the node address (docs/STACK.md, "HA profile").
 # Sourced after lib.sh and redis.sh, never run. Defines redis_ha_install, redis_ha_start, redis_ha_stop,
 # redis_ha_status, redis_ha_env, redis_ha_reset, redis_ha_kill, redis_ha_in_use, redis_ha_running, and per
 # node (1..6, daemon redis-ha-N): redis_ha_node_start/_stop/_kill.
@@ -18,11 +20,11 @@ _rha_log() { echo "$SECKILL_LOGS/redis-ha-$1.log"; }
 _rha_nodes() { seq 1 "$REDIS_HA_COUNT"; }
 _rha_cli() { local n="$1"; shift; timeout 5 redis-cli -h "$STACK_HOST" -p "$(_rha_port "$n")" "$@"; }
 
-# redis_ha_nodes: every node as host:port,host:port,... (a cluster client needs one; all six let it start
-# while any one answers).
+# redis_ha_nodes [HOST]: every node as host:port,host:port,... on STACK_HOST or HOST (a cluster client needs
+# one; all six let it start while any one answers).
 redis_ha_nodes() {
-  local n out=()
-  for n in $(_rha_nodes); do out+=("$STACK_HOST:$(_rha_port "$n")"); done
+  local n host="${1:-$STACK_HOST}" out=()
+  for n in $(_rha_nodes); do out+=("$host:$(_rha_port "$n")"); done
   (IFS=,; echo "${out[*]}")
 }
 
@@ -40,10 +42,12 @@ _rha_launch() {
   _rha_running "$n" && return 0
   port_open "$port" && die "redis-ha-$n start: port $port is taken by another process"
   port_open $((port + 10000)) && die "redis-ha-$n start: port $((port + 10000)) (cluster bus) is taken by another process"
+  tcp_open "$NODE_IP" "$port" && die "redis-ha-$n start: $NODE_IP:$port is taken by another process"
   mkdir -p "$dir"
   start_daemon "redis-ha-$n" "$(_rha_log "$n")" redis-server \
-    --bind "$STACK_HOST" --port "$port" --dir "$dir" \
+    --bind "$STACK_HOST" "$NODE_IP" --port "$port" --dir "$dir" \
     --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$REDIS_HA_NODE_TIMEOUT" \
+    --cluster-announce-ip "$NODE_IP" \
     --appendonly yes --appendfsync always --save "" \
     --daemonize no --protected-mode no --maxclients 10000
 }
@@ -110,13 +114,13 @@ _rha_create() {
   local n fresh=0 addrs=() logf="$SECKILL_LOGS/redis-ha-create.log"
   for n in $(_rha_nodes); do
     [[ "$(_rha_info "$n" cluster_known_nodes)" == 1 && "$(_rha_info "$n" cluster_slots_assigned)" == 0 ]] && fresh=$((fresh + 1))
-    addrs+=("$STACK_HOST:$(_rha_port "$n")")
+    addrs+=("$NODE_IP:$(_rha_port "$n")")   # the announced addresses (see above)
   done
   ((fresh == 0)) && return 0
   ((fresh == REDIS_HA_COUNT)) \
     || die "redis-ha: $fresh of $REDIS_HA_COUNT nodes are not part of the cluster (half made?): stack.sh down --purge redis-ha, then up again"
   log "redis-ha: creating the cluster: 3 masters, 1 replica each (log: $logf)"
-  # (redis-cli warns that replicas share their master's host: here every node is on 127.0.0.1.)
+  # (redis-cli warns that replicas share their master's host: here every node is on one machine.)
   timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas 1 --cluster-yes >>"$logf" 2>&1 \
     || { tail -n 20 "$logf" >&2; die "redis-ha: redis-cli --cluster create failed (log: $logf)"; }
 }
@@ -195,6 +199,7 @@ redis_ha_env() {
   echo "export HA_REDIS_NODES=$(redis_ha_nodes)"
   # What REDIS_URL takes to point the workloads at the cluster (workloads/shared/redis/client.ts).
   echo "export HA_REDIS_URL=redis+cluster://$(redis_ha_nodes)"
+  echo "export POD_HA_REDIS_URL=redis+cluster://$(redis_ha_nodes "$NODE_IP")"
 }
 
 # redis_ha_reset: stops the nodes and deletes their data (AOF, nodes.conf): the next start forms a new cluster.

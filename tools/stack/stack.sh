@@ -19,8 +19,9 @@
 # Every address is loopback or on the interfaces the stack makes (net.sh): host processes use 127.0.0.1 and
 # the apiserver at NODE_IP; pods reach Redis, MariaDB, Kafka and etcd at NODE_IP (the POD_* settings).
 # The HA profile (`up --ha`) runs alongside: kafka-ha, three KRaft nodes (kafka-ha.sh), and redis-ha, a Redis
-# Cluster of three masters and three replicas (redis-cluster.sh), on 127.0.0.1 only (no pod addresses yet);
-# env exports HA_KAFKA_BROKERS, HA_KAFKA_BROKER_COUNT and HA_REDIS_NODES while they run.
+# Cluster of three masters and three replicas (redis-cluster.sh), for host clients and pods alike; env
+# exports HA_KAFKA_BROKERS, POD_HA_KAFKA_BROKERS, HA_KAFKA_BROKER_COUNT, HA_REDIS_NODES, HA_REDIS_URL and
+# POD_HA_REDIS_URL while they run.
 # Logs go to stderr, settings to stdout, so `eval "$(stack.sh up)"` works.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +29,7 @@ source "$here/lib.sh"
 for s in net redis mariadb kafka kube node prometheus kafka-ha redis-cluster; do source "$here/$s.sh"; done
 
 ALL_SERVICES=(redis mariadb kafka kube)   # prometheus starts on demand only
-HA_SERVICES=(kafka-ha redis-ha)           # `up --ha`, or by name: loopback only, so no network needed
+HA_SERVICES=(kafka-ha redis-ha)           # `up --ha`, or by name
 
 # fn_of SERVICE: the prefix of its functions (kafka-ha -> kafka_ha_start, ...).
 fn_of() { echo "${1//-/_}"; }
@@ -119,9 +120,8 @@ case "$cmd" in
     for s in "${services[@]}"; do known "$s" || die "unknown service '$s' (${ALL_SERVICES[*]} prometheus ${HA_SERVICES[*]})"; done
     started=$SECONDS
     install_all "${services[@]}"
-    # The interfaces first, whatever is asked for: every service listens on NODE_IP too (but the HA engines,
-    # on loopback only: asked alone, they leave the host's network as it is).
-    for s in "${services[@]}"; do ha_service "$s" || { net_up; break; }; done
+    # The interfaces first, whatever is asked for: every service listens on NODE_IP too.
+    net_up
     for s in "${services[@]}"; do log "starting $s"; "$(fn_of "$s")_start"; done
     log "stack up in $((SECONDS - started))s"
     print_env
@@ -150,8 +150,9 @@ case "$cmd" in
   env) print_env ;;
   start)
     known_or_die "${1:?service}"
+    net_up
     if ha_node "$1"; then ha_node_do start "$1"; elif ha_service "$1"; then "$(fn_of "$1")_start"
-    else net_up; if daemon "$1"; then kube_daemon_start "$1"; else "$1_start"; fi; fi ;;
+    elif daemon "$1"; then kube_daemon_start "$1"; else "$1_start"; fi ;;
   stop)
     known_or_die "${1:?service}"
     if ha_node "$1"; then ha_node_do stop "$1"

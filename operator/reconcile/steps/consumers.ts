@@ -24,7 +24,11 @@ export interface ConsumerDeps {
   log: Logger;
   config: Pick<
     OperatorConfig,
-    'consumerImage' | 'consumerImagePullPolicy' | 'consumerResources' | 'consumerExtraEnv'
+    | 'consumerImage'
+    | 'consumerImagePullPolicy'
+    | 'consumerResources'
+    | 'consumerClaimWait'
+    | 'consumerExtraEnv'
   >;
 }
 
@@ -104,6 +108,7 @@ function applyDeployment(d: ConsumerDeps, ev: ParsedEvent, replicas: number): Pr
     imagePullPolicy: d.config.consumerImagePullPolicy,
     replicas,
     resources: d.config.consumerResources,
+    claimWait: d.config.consumerClaimWait,
     extraEnv: d.config.consumerExtraEnv,
   });
   return d.apps.patchNamespacedDeployment(
