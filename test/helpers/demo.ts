@@ -54,8 +54,9 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-export function openLedger(): Ledger {
-  const redis = createRedis(stackEnv.redisUrl(), 'e2e');
+/** Redis (the stack's, or the one at `redisUrl`: the HA profile's Cluster) and MySQL, to judge a run by. */
+export function openLedger(redisUrl = stackEnv.redisUrl()): Ledger {
+  const redis = createRedis(redisUrl, 'e2e');
   redis.on('error', () => undefined); // the chaos run restarts Redis; ioredis reconnects
   const pool = createMysqlPool(stackEnv.mysqlUrl(), 2);
   return {

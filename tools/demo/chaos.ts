@@ -1,7 +1,11 @@
 // --chaos on the cluster: during the sale, one after another, delete a consumer pod, delete a front door
 // pod, kill -9 a consumer container's process on the node, delete the leader operator pod (the standby
-// takes over), restart the kubelet, then restart Redis, the Kafka broker and MariaDB. Each action is
-// recorded with when it started (seconds since the load started), how long it took and what it did.
+// takes over), restart the kubelet, then restart Redis, the Kafka broker and MariaDB. With --ha the sale
+// runs on the HA engines and their faults come first, while purchases pour in (ha-faults.ts): kill -9 the
+// Kafka leader of a hot product's partition and start it again, the same for that product's Redis master,
+// then a broker and a master at once; the cluster's faults run while the first killed broker starts again.
+// The single Redis and Kafka are not the sale's then, so they are not restarted. Each action is recorded with its kind, when it started (seconds since the load started), how
+// long it took, what it did and, for a kill of an HA node, how long writes paused.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -12,18 +16,59 @@ import { NAMESPACE } from './cluster.js';
 import { podUid } from './cpu.js';
 import { run } from './processes.js';
 import { OPERATOR, RELEASE_NAMESPACE } from './release.js';
+import {
+  killKafkaLeader,
+  killKafkaLeaderAndRedisMaster,
+  killRedisMaster,
+  restartNodes,
+  type HaEngines,
+  type KillResult,
+} from './ha-faults.js';
 import { round } from './result.js';
+
+/** What a chaos action did to which part: the --json `kind`. */
+export type ChaosKind =
+  | 'consumer-pod-delete'
+  | 'front-door-pod-delete'
+  | 'consumer-process-kill'
+  | 'operator-leader-delete'
+  | 'kubelet-restart'
+  | 'redis-restart'
+  | 'kafka-restart'
+  | 'mariadb-restart'
+  | 'kafka-leader-kill'
+  | 'redis-master-kill'
+  | 'kafka-leader-and-redis-master-kill'
+  | 'ha-nodes-restart';
+
+/** The sale's answers while an action's effect lasted (sale.ts counts them from the load's timeline). */
+export interface ChaosRefusals {
+  /** 503: the front door could not hand purchases to Kafka in time. */
+  unavailable: number;
+  /** 429: throttled. */
+  throttled: number;
+  /** Requests that got no answer (connection refused or reset, client timeout). */
+  failed: number;
+}
 
 export interface ChaosAction {
   atSeconds: number;
   action: string;
+  kind: ChaosKind;
   tookSeconds: number;
   detail: string;
+  /** A kill of an HA node: seconds until writes resumed (null: they did not); null for other actions. */
+  writesPausedSeconds: number | null;
+  /** From atSeconds until the action's effect ended (its time or its pause, whichever is longer) + 2 s. */
+  refusals?: ChaosRefusals;
 }
 
 export interface ChaosDeps {
   kc: k8s.KubeConfig;
   event: string;
+  productIds: number[];
+  /** The HA engines the sale runs on (--ha); absent: the single-node stack. */
+  ha?: HaEngines;
   loadStart: () => number;
   say: (msg: string) => void;
   actions: ChaosAction[];
@@ -93,36 +138,97 @@ async function deleteLeader(kc: k8s.KubeConfig): Promise<string> {
   return `deleted the leader operator pod ${leader}`;
 }
 
-export async function runChaos(d: ChaosDeps): Promise<void> {
-  const act = async (action: string, fn: () => Promise<string>): Promise<void> => {
+type Act = (action: string, kind: ChaosKind, fn: () => Promise<string | KillResult>) => Promise<void>;
+
+/** Runs one action and records it; a failure is recorded as the detail, never thrown. */
+function recorder(d: ChaosDeps): Act {
+  return async (action, kind, fn) => {
     const started = Date.now();
     const at = round((started - d.loadStart()) / 1000, 1);
     d.say(`chaos t=${at}s: ${action}`);
     let detail: string;
+    let writesPausedSeconds: number | null = null;
     try {
-      detail = await fn();
+      const done = await fn();
+      if (typeof done === 'string') detail = done;
+      else ({ detail, pausedSeconds: writesPausedSeconds } = done);
     } catch (err) {
       detail = `FAILED: ${err instanceof Error ? err.message : String(err)}`;
     }
-    d.actions.push({ atSeconds: at, action, tookSeconds: round((Date.now() - started) / 1000, 1), detail });
+    const took = round((Date.now() - started) / 1000, 1);
+    d.actions.push({ atSeconds: at, action, kind, tookSeconds: took, detail, writesPausedSeconds });
   };
+}
+
+/** The cluster's faults: pods, a container's process, the operator's leader, the kubelet. */
+async function podFaults(act: Act, d: ChaosDeps): Promise<void> {
   const consumers = `${LABEL_EVENT}=${d.event}`;
+  await act('kubectl delete pod (a consumer)', 'consumer-pod-delete', () =>
+    deletePod(d.kc, NAMESPACE, consumers),
+  );
   await sleep(1500);
-  await act('kubectl delete pod (a consumer)', () => deletePod(d.kc, NAMESPACE, consumers));
-  await sleep(1500);
-  await act('kubectl delete pod (a front door)', () =>
+  await act('kubectl delete pod (a front door)', 'front-door-pod-delete', () =>
     deletePod(d.kc, RELEASE_NAMESPACE, 'app.kubernetes.io/component=api'),
   );
   await sleep(1500);
-  await act("kill -9 a consumer container's process", () => killContainer(d.kc, d.event));
+  await act("kill -9 a consumer container's process", 'consumer-process-kill', () =>
+    killContainer(d.kc, d.event),
+  );
   await sleep(1500);
-  await act('delete the leader operator pod', () => deleteLeader(d.kc));
+  await act('delete the leader operator pod', 'operator-leader-delete', () => deleteLeader(d.kc));
   await sleep(1500);
-  await act('restart the kubelet', () => restart('kubelet'));
+  await act('restart the kubelet', 'kubelet-restart', () => restart('kubelet'));
+}
+
+/**
+ * The HA engines' faults, on the first two products' partition leaders and slot masters, with the cluster's
+ * faults while the killed broker starts again (a JVM takes tens of seconds on this busy machine): so they
+ * all land while purchases pour in. Both engines at once only once that broker is back: with two of the
+ * three down, acks=all writes would stop (by design), which is another fault than the one asked for.
+ */
+async function haAndPodFaults(act: Act, d: ChaosDeps, h: HaEngines): Promise<void> {
+  const hot = d.productIds[0]!;
+  const other = d.productIds[1] ?? hot;
+  let killed: string[] = [];
+  const remember = (r: KillResult): KillResult => ((killed = r.nodes), r);
+  await act('kill -9 the Kafka leader of a sale partition', 'kafka-leader-kill', async () =>
+    remember(await killKafkaLeader(h, hot)),
+  );
+  const broker = killed;
+  const brokerBack = act('start the killed Kafka broker', 'ha-nodes-restart', () => restartNodes(h, broker));
   await sleep(1000);
-  await act('restart Redis', () => restart('redis'));
+  await act("kill -9 the Redis master of a hot product's slot", 'redis-master-kill', async () =>
+    remember(await killRedisMaster(h, hot)),
+  );
+  await act('start the killed Redis master (it rejoins as a replica)', 'ha-nodes-restart', () =>
+    restartNodes(h, killed),
+  );
   await sleep(1000);
-  await act('restart the Kafka broker', () => restart('kafka'));
+  await podFaults(act, d);
+  await brokerBack;
   await sleep(1000);
-  await act('restart MariaDB', () => restart('mariadb'));
+  await act(
+    'kill -9 a Kafka leader and a Redis master at once',
+    'kafka-leader-and-redis-master-kill',
+    async () => remember(await killKafkaLeaderAndRedisMaster(h, other)),
+  );
+  await act('start both again', 'ha-nodes-restart', () => restartNodes(h, killed));
+}
+
+export async function runChaos(d: ChaosDeps): Promise<void> {
+  const act = recorder(d);
+  await sleep(1500);
+  if (d.ha) {
+    await haAndPodFaults(act, d, d.ha);
+  } else {
+    await podFaults(act, d);
+    await sleep(1000);
+    await act('restart Redis', 'redis-restart', () => restart('redis'));
+    await sleep(1000);
+    await act('restart the Kafka broker', 'kafka-restart', () => restart('kafka'));
+  }
+  await sleep(1000);
+  await act('restart MariaDB', 'mariadb-restart', () => restart('mariadb'));
+  // An action that ran beside others (the broker's restart) ends after them: the record is by start time.
+  d.actions.sort((a, b) => a.atSeconds - b.atSeconds);
 }

@@ -2,11 +2,14 @@
 //
 //   [--products 3] [--stock 1000] [--per-user-limit 1] [--buyers 50000] [--requests 200000] [--rate 10000]
 //   [--partitions 4] [--max-replicas 4] [--chaos] [--json]
-//   (with --chaos the defaults are --stock 5000 --requests 60000 --rate 1000: the sale outlasts the chaos)
+//   (with --chaos the defaults are --stock 5000 (8000 with --ha) --requests 60000 --rate 1000: the sale
+//   outlasts the chaos)
 //   [--keep-running] [--cleanup-policy Delete|Retain] [--seed-style] [--api-port N] [--start-in S]
 //   [--drain-timeout S] [--report-dir reports] [--quiet] [--connections 64] [--max-connections 512]
 //   [--idempotent-percent 2]  (that share of purchases carry an Idempotency-Key and are retried once)
 //   [--auth jwt|none]  (none: the front door believes the body's userId, for comparison; jwt: the default)
+//   [--ha]  the sale on the HA engines (3 Kafka brokers, a Redis Cluster: `stack.sh up --ha`); with --chaos
+//           their faults too (tools/demo/chaos.ts)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../lib/paths.js';
@@ -36,6 +39,8 @@ export interface DemoOptions {
   auth: 'jwt' | 'none';
   /** Share (0..1) of purchases sent with an Idempotency-Key and retried once with it. */
   idempotentRatio: number;
+  /** The sale on the stack's HA engines: three Kafka brokers, a Redis Cluster of 3 masters + 3 replicas. */
+  ha: boolean;
 }
 
 /** A bad command line (exit 2, the message alone). */
@@ -64,6 +69,7 @@ const OPTIONS = {
   'max-connections': { type: 'string', default: '512' },
   'idempotent-percent': { type: 'string', default: '2' },
   auth: { type: 'string', default: 'jwt' },
+  ha: { type: 'boolean', default: false },
 } as const;
 
 function int(name: string, raw: string, min: number): number {
@@ -88,9 +94,10 @@ export function parseOptions(argv: string[]): DemoOptions {
   const auth = values.auth;
   if (auth !== 'jwt' && auth !== 'none') throw new UsageError('--auth must be jwt or none');
   const chaos = values.chaos;
-  // --chaos defaults: a sale that lasts through the chaos actions (about 30-40 s), so purchases are in
-  // flight while parts crash: 3 x 5,000 stock, 60,000 requests at 1,000/s.
-  const stock = values.stock ?? (chaos ? '5000' : '1000');
+  // --chaos defaults: a sale that lasts through the chaos actions (about 30-40 s; with --ha about 50 s, a
+  // killed broker's JVM takes long to start again), so purchases are in flight while parts crash: 3 x 5,000
+  // stock (8,000 with --ha), 60,000 requests at 1,000/s.
+  const stock = values.stock ?? (chaos ? (values.ha ? '8000' : '5000') : '1000');
   const requests = values.requests ?? (chaos ? '60000' : '200000');
   const rate = values.rate ?? (chaos ? '1000' : '10000');
   return {
@@ -116,5 +123,6 @@ export function parseOptions(argv: string[]): DemoOptions {
     maxConnections: int('max-connections', values['max-connections'], 1),
     auth,
     idempotentRatio: percent('idempotent-percent', values['idempotent-percent']) / 100,
+    ha: values.ha,
   };
 }

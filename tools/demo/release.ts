@@ -43,18 +43,24 @@ export function localImages(): { operator: string; api: string; consumer: string
   };
 }
 
-/** Where the pods find Kafka, Redis and MySQL (the stack's services on its node address). */
-export function podConnection(): { kafkaBrokers: string; redisUrl: string; mysqlUrl: string } {
+/**
+ * Where the pods find Kafka, Redis and MySQL (the stack's services on its node address): the single-node
+ * engines, or with `ha` the HA profile's three brokers and Redis Cluster (MySQL is one MariaDB either way).
+ */
+export function podConnection(ha = false): { kafkaBrokers: string; redisUrl: string; mysqlUrl: string } {
+  const haHint = 'start the HA engines: bash tools/stack/stack.sh up --ha (demo.sh --ha does)';
   return {
-    kafkaBrokers: requireEnv('POD_KAFKA_BROKERS', HINT),
-    redisUrl: requireEnv('POD_REDIS_URL', HINT),
+    kafkaBrokers: ha ? requireEnv('POD_HA_KAFKA_BROKERS', haHint) : requireEnv('POD_KAFKA_BROKERS', HINT),
+    redisUrl: ha ? requireEnv('POD_HA_REDIS_URL', haHint) : requireEnv('POD_REDIS_URL', HINT),
     mysqlUrl: requireEnv('POD_MYSQL_URL', HINT),
   };
 }
 
 export interface ReleaseOptions {
-  /** Extra `--set-string` values (e.g. the seed-style run's settings). */
-  set?: Record<string, string>;
+  /** Extra values (e.g. the seed-style run's settings): strings as `--set-string`, numbers as `--set`. */
+  set?: Record<string, string | number>;
+  /** The pods' connection settings on the HA engines (podConnection). */
+  ha?: boolean;
   /** The front door's HS256 key (at least 32 bytes); default a new random one for each install. */
   jwtSecret?: string;
 }
@@ -66,10 +72,10 @@ export interface InstalledRelease {
   jwtSecret: string;
 }
 
-function releaseValues(o: ReleaseOptions, jwtSecret: string): Record<string, string> {
+function releaseValues(o: ReleaseOptions, jwtSecret: string): Record<string, string | number> {
   const images = localImages();
-  const conn = podConnection();
-  const values: Record<string, string> = {
+  const conn = podConnection(o.ha);
+  const values: Record<string, string | number> = {
     'connection.kafkaBrokers': conn.kafkaBrokers,
     'connection.redisUrl': conn.redisUrl,
     'connection.mysqlUrl': conn.mysqlUrl,
@@ -109,11 +115,11 @@ export async function installRelease(o: ReleaseOptions = {}): Promise<InstalledR
   await installCrd();
   const jwtSecret = o.jwtSecret ?? randomJwtSecret();
   await applyAuthSecret(RELEASE_NAMESPACE, jwtSecret);
-  // helm splits --set values at commas (a broker list has them): escape them.
-  const sets = Object.entries(releaseValues(o, jwtSecret)).flatMap(([k, v]) => [
-    '--set-string',
-    `${k}=${v.replace(/,/g, '\\,')}`,
-  ]);
+  // helm splits --set values at commas (a broker list has them): escape them. Numbers go as numbers (the
+  // chart's schema wants integers where it says so).
+  const sets = Object.entries(releaseValues(o, jwtSecret)).flatMap(([k, v]) =>
+    typeof v === 'number' ? ['--set', `${k}=${v}`] : ['--set-string', `${k}=${v.replace(/,/g, '\\,')}`],
+  );
   const output = await run(
     'helm',
     [

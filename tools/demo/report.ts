@@ -40,6 +40,11 @@ function figureRows(r: DemoResult): Row[] {
       `${r.platform}, node ${r.nodeReady ? 'Ready' : 'NOT Ready'}`,
       `helm release ${r.helmRelease}`,
     ],
+    [
+      'engines',
+      `${r.profile}: ${r.kafkaBrokers} Kafka broker(s), ${r.redisMasters} Redis master(s)`,
+      r.profile === 'ha' ? 'topics RF 3 / min ISR 2, claims confirmed by a replica (WAIT 1)' : '',
+    ],
     ['pods started / restarts', `${r.podsStarted} / ${r.podRestarts}`, r.images.join(', ')],
   ];
 }
@@ -66,8 +71,16 @@ const productRows = (r: DemoResult): Row[] =>
   r.products.map((p) => [p.id, p.stock, p.sold, p.redisSold, p.orders]);
 const PRODUCT_HEADER = ['product', 'stock', 'sold (MySQL)', 'seckill (Redis)', 'orders'];
 const chaosRows = (r: DemoResult): Row[] =>
-  r.chaosActions.map((a) => [a.atSeconds, a.tookSeconds, a.action, a.detail]);
-const CHAOS_HEADER = ['t (s)', 'took (s)', 'action', 'detail'];
+  r.chaosActions.map((a) => [
+    a.atSeconds,
+    a.tookSeconds,
+    a.action,
+    a.writesPausedSeconds ??
+      (a.kind.endsWith('-kill') && a.kind !== 'consumer-process-kill' ? 'did not resume' : ''),
+    a.refusals ? `${a.refusals.unavailable} / ${a.refusals.throttled} / ${a.refusals.failed}` : '',
+    a.detail,
+  ]);
+const CHAOS_HEADER = ['t (s)', 'took (s)', 'action', 'writes paused (s)', '503 / 429 / no answer', 'detail'];
 const cpuRows = (r: DemoResult): Row[] =>
   r.cpuDuringLoad.slice(0, 15).map((c) => [c.component, c.percentOfCore]);
 const CPU_HEADER = ['component', '% of one core (during the load)'];

@@ -17,6 +17,11 @@ export type DemoResult = {
   chaos: boolean;
   seedStyle: boolean;
   platform: 'kubernetes';
+  /** The engines the sale ran on: the single-node stack, or the HA profile (--ha). */
+  profile: 'single-node' | 'ha';
+  /** Brokers in the Kafka cluster and masters in the Redis (1 and 1 on the single-node stack). */
+  kafkaBrokers: number;
+  redisMasters: number;
 } & ClusterFacts & {
     offered: number;
     answered: number;
@@ -64,6 +69,7 @@ export interface RunFacts {
   ticketsFile: string;
   chaos: boolean;
   seedStyle: boolean;
+  engines: Pick<DemoResult, 'profile' | 'kafkaBrokers' | 'redisMasters'>;
   cluster: ClusterFacts;
   /** When the load started and ended, the sale sold out and drained (epoch ms). */
   loadStart: number;
@@ -88,6 +94,7 @@ export function demoResult(f: RunFacts, load: LoadReport, verdict: InvariantVerd
     chaos: f.chaos,
     seedStyle: f.seedStyle,
     platform: 'kubernetes',
+    ...f.engines,
     ...f.cluster,
     offered: load.offered,
     answered: load.completed - load.errors,

@@ -1,6 +1,7 @@
 // The demo's run, step by step, on the local cluster: the schema; `helm upgrade --install` of the chart
 // (operator x2 with leader election, front door x2, CRD, RBAC) with the images built here; the event's
-// namespace and connection Secret; a SeckillEvent built from examples/ (a unique name per run, the window
+// namespace and connection Secret (the single-node engines, or with --ha the HA profile's); a SeckillEvent
+// built from examples/ (a unique name per run, the window
 // opening in a few seconds) applied with kubectl; once it is Active and its consumer pods are Ready, the
 // sale at the front door's Service (sale.ts: the load, the chaos actions, the drain, the invariants); the
 // report; then the event deleted and the release uninstalled, or all left running with --keep-running.
@@ -22,18 +23,48 @@ import { PodTracker } from './pods.js';
 import * as release from './release.js';
 import { renderHtml, renderText } from './report.js';
 import type { DemoResult } from './result.js';
+import type { HaEngines } from './ha-faults.js';
 import { sell, waitReady, type DemoRun, type FrontDoor } from './sale.js';
 import type { Sampler } from './sampling.js';
 
 const ENV_HINT = 'run through demo.sh, or eval "$(bash tools/stack/stack.sh env)"';
+const HA_HINT = 'run through demo.sh --ha, or eval "$(bash tools/stack/stack.sh up --ha)"';
 
-function openRun(o: DemoOptions): DemoRun {
-  const env: cluster.DemoEnv = {
+/** The engines' addresses for this process: the single-node stack's, or the HA profile's (--ha). */
+function demoEnv(o: DemoOptions): cluster.DemoEnv {
+  return {
     kubeconfig: requireEnv('KUBECONFIG', ENV_HINT),
-    kafkaBrokers: requireEnv('KAFKA_BROKERS', ENV_HINT),
-    redisUrl: requireEnv('REDIS_URL', ENV_HINT),
+    kafkaBrokers: o.ha ? requireEnv('HA_KAFKA_BROKERS', HA_HINT) : requireEnv('KAFKA_BROKERS', ENV_HINT),
+    redisUrl: o.ha ? requireEnv('HA_REDIS_URL', HA_HINT) : requireEnv('REDIS_URL', ENV_HINT),
     mysqlUrl: requireEnv('MYSQL_URL', ENV_HINT),
   };
+}
+
+/** The clients the HA faults use (ha-faults.ts): their own, with short request timeouts. */
+function haEngines(env: cluster.DemoEnv, event: string): HaEngines {
+  const kafka = new Kafka({
+    clientId: 'seckill-demo-chaos',
+    brokers: env.kafkaBrokers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+  });
+  const redis = createRedis(env.redisUrl, 'seckill-demo-chaos');
+  redis.on('error', () => undefined);
+  return {
+    kafka,
+    admin: kafka.admin(),
+    kafkaBrokers: env.kafkaBrokers.split(','),
+    redis,
+    redisNodes: requireEnv('HA_REDIS_NODES', HA_HINT).split(','),
+    event,
+    topic: purchaseTopic(event),
+  };
+}
+
+function openRun(o: DemoOptions): DemoRun {
+  const env = demoEnv(o);
   const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296)
     .toString(36)
     .padStart(2, '0')}`;
@@ -64,15 +95,26 @@ function openRun(o: DemoOptions): DemoRun {
     redis,
     pool: createMysqlPool(env.mysqlUrl, 4),
     admin: kafka.admin(),
+    ...(o.chaos && o.ha ? { ha: haEngines(env, event) } : {}),
   };
 }
+
+/**
+ * The HA profile's settings: topics with 3 copies of which 2 must have a write (so one broker may die), and
+ * consumers that act on a claim only once a Redis replica has it (so one master may die).
+ */
+const HA_VALUES: Record<string, number> = {
+  'operator.kafka.replicationFactor': 3,
+  'operator.kafka.minInSyncReplicas': 2,
+  'operator.consumer.claimWait.replicas': 1,
+};
 
 /**
  * The chart installed (or upgraded) with this build's images, operator and front door Ready; the seed-style
  * run gives the front door the per-request producer and the consumers the seed's guard and writes.
  */
 async function installProject(r: DemoRun): Promise<FrontDoor> {
-  const set: Record<string, string> = {};
+  const set: Record<string, string | number> = r.o.ha ? { ...HA_VALUES } : {};
   if (r.o.seedStyle) {
     set['api.extraEnv[0].name'] = 'PRODUCER_MODE';
     set['api.extraEnv[0].value'] = 'per-request';
@@ -80,10 +122,11 @@ async function installProject(r: DemoRun): Promise<FrontDoor> {
     set['operator.extraEnv[0].value'] = 'STOCK_GUARD=lua-per-entry;ORDER_WRITE_MODE=per-order';
   }
   if (r.o.auth === 'none') set['auth.mode'] = 'none';
-  const { jwtSecret } = await release.installRelease({ set });
+  const { jwtSecret } = await release.installRelease({ set, ha: r.o.ha });
   const url = await release.frontDoorUrl(r.kube.kc);
   r.say(
-    `helm release ${release.RELEASE_NAMESPACE}/${release.RELEASE} ready: operator x2, front door x2 at ${url}`,
+    `helm release ${release.RELEASE_NAMESPACE}/${release.RELEASE} ready: operator x2, front door x2 at ${url}` +
+      (r.o.ha ? ' (HA engines)' : ''),
   );
   return { url, ...(r.o.auth === 'jwt' ? { jwtSecret } : {}) };
 }
@@ -117,6 +160,10 @@ async function waitForSale(r: DemoRun, api: FrontDoor): Promise<string> {
   await sleep(1500); // the front door refreshes its catalog every second
   const topic = (await cluster.readSke(r.kube, r.event)).status?.topic ?? purchaseTopic(r.event);
   await r.admin.connect().catch(() => undefined);
+  if (r.ha) {
+    r.ha.topic = topic;
+    await r.ha.admin.connect();
+  }
   return topic;
 }
 
@@ -160,7 +207,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     r.say(`run ${r.event}: logs in ${r.runDir}`);
     await migrate(r.pool);
     const api = await installProject(r);
-    const secretName = await cluster.installBasics(release.podConnection());
+    const secretName = await cluster.installBasics(release.podConnection(o.ha));
     r.say(`namespace ${cluster.NAMESPACE} and its connection Secret applied`);
     const template = cluster.readTemplate();
     const body = cluster.saleBody(template, o, {
@@ -183,6 +230,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await r.admin.disconnect().catch(() => undefined);
+    await r.ha?.admin.disconnect().catch(() => undefined);
+    r.ha?.redis.disconnect();
     r.redis.disconnect();
     await r.pool.end().catch(() => undefined);
   }

@@ -11,16 +11,17 @@ import { decodeResult } from '../../workloads/shared/outcomes.js';
 import { httpOk } from '../lib/net.js';
 import { sleep, waitFor } from '../lib/wait.js';
 import { progressLine } from '../load/format.js';
-import type { AcceptedTicket, LoadReport } from '../load/open-loop.js';
+import type { AcceptedTicket, LoadReport, SecondStats } from '../load/open-loop.js';
 import type { RetryPair } from '../load/retries.js';
 import { startLoadWorker } from '../load/worker.js';
 import { runChaos, type ChaosAction } from './chaos.js';
+import type { HaEngines } from './ha-faults.js';
 import * as cluster from './cluster.js';
 import type { DemoOptions } from './options.js';
 import { CpuMeter } from './cpu.js';
 import type { PodTracker } from './pods.js';
 import { RELEASE, RELEASE_NAMESPACE } from './release.js';
-import { demoResult, round } from './result.js';
+import { demoResult, round, type RunFacts } from './result.js';
 import { Sampler, kafkaLagNow, type SaleWatch } from './sampling.js';
 
 /** Everything one run shares: its options, names, processes and clients. */
@@ -36,6 +37,8 @@ export interface DemoRun {
   redis: RedisClient;
   pool: Pool;
   admin: Admin;
+  /** The HA faults' clients (--ha --chaos). */
+  ha?: HaEngines;
 }
 
 /** The front door: its Service (the chaos run deletes its pods; the Service routes to the others). */
@@ -80,7 +83,37 @@ function startLoad(r: DemoRun, api: FrontDoor, sampler: Sampler): Promise<LoadRe
 
 function chaosFor(r: DemoRun, sampler: Sampler, actions: ChaosAction[]): Promise<void> {
   if (!r.o.chaos) return Promise.resolve();
-  return runChaos({ kc: r.kube.kc, event: r.event, loadStart: () => sampler.loadStart, say: r.say, actions });
+  return runChaos({
+    kc: r.kube.kc,
+    event: r.event,
+    productIds: r.productIds,
+    ...(r.ha ? { ha: r.ha } : {}),
+    loadStart: () => sampler.loadStart,
+    say: r.say,
+    actions,
+  });
+}
+
+/** Each action's 503s, 429s and unanswered requests while its effect lasted, from the load's timeline. */
+function countRefusals(actions: ChaosAction[], timeline: readonly SecondStats[]): void {
+  for (const a of actions) {
+    const from = Math.floor(a.atSeconds);
+    const to = Math.ceil(a.atSeconds + Math.max(a.tookSeconds, a.writesPausedSeconds ?? 0) + 2);
+    const seconds = timeline.filter((s) => s.second >= from && s.second < to);
+    a.refusals = {
+      unavailable: seconds.reduce((n, s) => n + s.unavailable, 0),
+      throttled: seconds.reduce((n, s) => n + s.throttled, 0),
+      failed: seconds.reduce((n, s) => n + s.errors, 0),
+    };
+  }
+}
+
+/** The engines the sale ran on: how many Kafka brokers and Redis masters (CLUSTER SLOTS on a Cluster). */
+async function engineFacts(r: DemoRun): Promise<RunFacts['engines']> {
+  const kafkaBrokers = (await r.admin.describeCluster()).brokers.length;
+  if (!r.o.ha) return { profile: 'single-node', kafkaBrokers, redisMasters: 1 };
+  const slots = (await r.redis.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
+  return { profile: 'ha', kafkaBrokers, redisMasters: new Set(slots.map((s) => s[2][2])).size };
 }
 
 /** Waits for lag 0 and every 202 ticket resolved; returns when it drained (if it did) and the results. */
@@ -118,11 +151,12 @@ async function loadWithChaos(r: DemoRun, api: FrontDoor, sampler: Sampler) {
   const chaos = chaosFor(r, sampler, chaosActions);
   const load = await loading;
   const cpu = meter.end();
+  await chaos;
+  countRefusals(chaosActions, load.timeline);
   if (process.stderr.isTTY && !r.o.quiet) process.stderr.write('\n');
   sampler.loadStart = load.startedAtEpochMs;
   const loadEnd = load.startedAtEpochMs + load.seconds * 1000;
   r.say(`load done: ${load.offered} offered, ${load.accepted} accepted in ${load.seconds}s`);
-  await chaos;
   return { load, loadEnd, chaosActions, cpu };
 }
 
@@ -144,6 +178,7 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
   const { kube, admin, redis, pool, event, productIds } = r;
   const w: SaleWatch = { kube, admin, redis, event, topic, productIds, pods: r.pods };
   const sampler = new Sampler(w);
+  const engines = await engineFacts(r);
   sampler.start();
   const { load, loadEnd, chaosActions, cpu } = await loadWithChaos(r, api, sampler);
   const ticketsFile = writeTickets(r.runDir, load.tickets);
@@ -171,6 +206,7 @@ export async function sell(r: DemoRun, api: FrontDoor, topic: string) {
     ticketsFile,
     chaos: o.chaos,
     seedStyle: o.seedStyle,
+    engines,
     cluster: {
       nodeReady: await cluster.nodeReady(kube).catch(() => false),
       helmRelease: `${RELEASE_NAMESPACE}/${RELEASE}`,

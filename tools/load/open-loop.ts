@@ -78,6 +78,9 @@ export interface SecondStats {
   completed: number;
   accepted: number;
   rejected: number;
+  /** Of the rejected: 503 (the front door could not hand the purchase to Kafka) and 429 (throttled). */
+  unavailable: number;
+  throttled: number;
   errors: number;
   p50Ms: number;
   p99Ms: number;
@@ -285,12 +288,23 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
     completed: number;
     accepted: number;
     rejected: number;
+    unavailable: number;
+    throttled: number;
     errors: number;
     lat: Samples;
   }[] = [];
   const bucket = (second: number): (typeof timeline)[number] => {
     while (timeline.length <= second) {
-      timeline.push({ offered: 0, completed: 0, accepted: 0, rejected: 0, errors: 0, lat: new Samples() });
+      timeline.push({
+        offered: 0,
+        completed: 0,
+        accepted: 0,
+        rejected: 0,
+        unavailable: 0,
+        throttled: 0,
+        errors: 0,
+        lat: new Samples(),
+      });
     }
     return timeline[second]!;
   };
@@ -349,6 +363,8 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
       tickets.push({ ticket, productId: d.productId, userId: d.userId, atMs: Math.round(atMs) });
     } else {
       b.rejected++;
+      if (outcome.startsWith('503')) b.unavailable++;
+      else if (outcome.startsWith('429')) b.throttled++;
       if (outcome === '409 sold_out' && firstSoldOutMs[d.productId] === undefined) {
         firstSoldOutMs[d.productId] = Math.round(answeredAt - t0);
       }
@@ -526,7 +542,16 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
 
 function secondStats(
   second: number,
-  b: { offered: number; completed: number; accepted: number; rejected: number; errors: number; lat: Samples },
+  b: {
+    offered: number;
+    completed: number;
+    accepted: number;
+    rejected: number;
+    unavailable: number;
+    throttled: number;
+    errors: number;
+    lat: Samples;
+  },
 ): SecondStats {
   const s = b.lat.sorted();
   return {
@@ -535,6 +560,8 @@ function secondStats(
     completed: b.completed,
     accepted: b.accepted,
     rejected: b.rejected,
+    unavailable: b.unavailable,
+    throttled: b.throttled,
     errors: b.errors,
     p50Ms: round(percentile(s, 0.5)),
     p99Ms: round(percentile(s, 0.99)),
