@@ -150,11 +150,14 @@ test(
     stack('kill', master.node); // SIGKILL, right after the confirmed claim
     try {
       // The replica takes over; the claim is there, and a redelivery of it is a replay, not a second win.
+      // Redelivered as the consumer sends it with CLAIM_WAIT_REPLICAS, claim + WAIT in one pipeline, on the
+      // same connection: it must reach the new master (the old one's MOVED once kept it going back there).
+      // Its WAIT may count 0 replicas until the old master rejoins: not what this checks.
       const again = await waitFor(
         'the Cluster to answer after the failover',
         async () => {
           try {
-            return await scripts.claimBatch(run, 60);
+            return (await scripts.claimBatchReplicated(run, 60, { replicas: 1, timeoutMs: 100 })).reply;
           } catch {
             return undefined;
           }

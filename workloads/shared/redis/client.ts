@@ -65,6 +65,9 @@ export function createRedis(url: string, name: string): RedisClient {
     retryDelayOnClusterDown: 300,
     retryDelayOnMoved: 50,
     slotsRefreshTimeout: 2000,
+    // ioredis 6 refreshes the slot map only on a redirection it follows itself unless told to poll (its
+    // docs say every 5 s by default; the code does not): poll, so no connection keeps a stale map.
+    slotsRefreshInterval: 5000,
     clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     scaleReads: 'master', // results are read right after they are written: never from a lagging replica
   };

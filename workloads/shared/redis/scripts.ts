@@ -3,6 +3,7 @@
 // sends EVALSHA and falls back to EVAL on NOSCRIPT (BullMQ does the same), and returns one typed method per
 // script that builds the script's key list from keys.ts and checks its reply: callers name no key list.
 import { readFileSync } from 'node:fs';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from './client.js';
 import { OWNER_FIELD } from '../catalog.js';
 import type { PurchaseEntry } from '../kafka/codec.js';
@@ -99,7 +100,13 @@ export function withScripts(redis: RedisClient): ScriptedRedis {
       pipeline.wait(wait.replicas, wait.timeoutMs);
       const replies = (await pipeline.exec()) ?? [];
       const failed = replies.find(([err]) => err);
-      if (failed?.[0]) throw failed[0];
+      if (failed?.[0]) {
+        // After a failover the node that answered MOVED still acknowledged the WAIT, and ioredis follows a
+        // pipeline's redirection only when every reply is the same error: it would send the retry to the
+        // same node again and again. Refresh the slot map so the retry goes to the slot's new master.
+        if (redis instanceof Cluster && /^(MOVED|ASK) /.test(failed[0].message)) redis.refreshSlotsCache();
+        throw failed[0];
+      }
       const reply = parseClaimReply(replies[0]?.[1], r.entries.length);
       return { reply, replicas: Number(replies[1]?.[1] ?? 0) };
     },
