@@ -1,7 +1,7 @@
 // From accepted purchases to Kafka. Two sinks with the same contract (submit resolves only once Kafka
 // acknowledged the entry's message with acks=all, rejects otherwise):
-//   - batched (the default): entries go through the Batcher; one flush = one sendBatch with one message
-//     per product, key messageKey(productId), value encodeBatch(...), to the event's topic;
+//   - batched (the default): entries go through the Batcher; one flush = one message per product, key
+//     messageKey(productId), value encodeBatch(...), to the event's topic, each sent on its own (sendEach);
 //   - per-request: one send per purchase, the seed's way, kept only as the benchmark's baseline.
 import type { Producer, TopicMessages } from 'kafkajs';
 import type { BatcherSettings } from '../shared/batcher-settings.js';
@@ -29,7 +29,7 @@ export interface PurchaseSink {
 
 export type KafkaSend = (groups: Map<string, PendingPurchase[]>) => Promise<void>;
 
-/** Turns groups of purchases into one sendBatch: a message per group, grouped by topic. */
+/** Turns groups of purchases into Kafka messages: one per group (one product), grouped by topic. */
 export function toTopicMessages(groups: Map<string, PendingPurchase[]>): {
   topicMessages: TopicMessages[];
   count: number;
@@ -53,14 +53,31 @@ export function toTopicMessages(groups: Map<string, PendingPurchase[]>): {
   return { topicMessages: [...byTopic.values()], count };
 }
 
-/** The flush callback: one acks=all sendBatch, timed and counted. */
+/**
+ * One acks=all send per message (each message is one product, so one partition), side by side: not one
+ * sendBatch for them all. kafkajs 2.2.4 (src/producer/sendMessages.js) keeps a multi-partition call's
+ * answers per broker; when one partition's leader dies and the retry finds its new leader is a broker
+ * that already answered for another partition of the call, it never sends that partition again and
+ * resolves as if it had: 202s for purchases Kafka never got. Seen in the HA chaos run (127 of them) and
+ * pinned by test/ha/ha-kafka-failover.test.ts. A call with one partition has one broker to answer it.
+ */
+async function sendEach(producer: Producer, topicMessages: TopicMessages[], timeout: number): Promise<void> {
+  const sends = topicMessages.flatMap(({ topic, messages }) =>
+    messages.map((message) => producer.send({ topic, messages: [message], acks: -1, timeout })),
+  );
+  // Every send settles before the flush does: its entries are answered once, after all of them.
+  const failed = (await Promise.allSettled(sends)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** The flush callback: the flush's messages sent with acks=all, timed and counted. */
 export function createKafkaSend(producer: Producer, ackTimeoutMs: number, metrics: ApiMetrics): KafkaSend {
   return async (groups) => {
     const { topicMessages, count } = toTopicMessages(groups);
     if (count === 0) return;
     const end = metrics.produceDuration.startTimer();
     try {
-      await producer.sendBatch({ topicMessages, acks: -1, timeout: ackTimeoutMs });
+      await sendEach(producer, topicMessages, ackTimeoutMs);
       metrics.kafkaMessages.inc(count);
     } catch (err) {
       metrics.produceErrors.inc();
