@@ -4,7 +4,9 @@
 //   2. the front door end to end (HTTP in, 202 after the Kafka ack), in a child process of its own:
 //      batched vs per-request (one send per purchase), idempotent vs not: accepted/s and Kafka messages per
 //      accepted purchase, same closed-loop load.
-//   node dist/tools/bench/produce-kafka.js [--seconds 5] [--connections 256] [--json]
+//   --products N spreads the purchases over N products (one Kafka message per product per flush, each its
+//   own send: workloads/api/purchase-producer.ts sendEach).
+//   node dist/tools/bench/produce-kafka.js [--seconds 5] [--connections 256] [--products 1] [--json]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Partitioners } from 'kafkajs';
@@ -102,7 +104,13 @@ async function serveChild(variant: Variant): Promise<void> {
   });
 }
 
-async function endpoint(variant: Variant, event: string, seconds: number, connections: number) {
+async function endpoint(
+  variant: Variant,
+  event: string,
+  seconds: number,
+  connections: number,
+  products: number,
+) {
   const self = fileURLToPath(import.meta.url);
   const proc = fork(self, ['--serve', JSON.stringify(variant)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -122,7 +130,9 @@ async function endpoint(variant: Variant, event: string, seconds: number, connec
         messages: num(/seckill_kafka_messages_total\{component="api"\} (\d+)/),
       };
     };
-    const request = purchaseRequest(JSON.stringify({ event, productId: 1, userId: 1 }));
+    const request = Array.from({ length: products }, (_, i) =>
+      purchaseRequest(JSON.stringify({ event, productId: i + 1, userId: 1 })),
+    );
     const before = await scrape();
     const result = await load(port, connections, seconds, request);
     await new Promise((r) => setTimeout(r, 200));
@@ -141,6 +151,7 @@ async function endpoint(variant: Variant, event: string, seconds: number, connec
 async function main(): Promise<void> {
   const seconds = arg('seconds', 5);
   const connections = arg('connections', 256);
+  const products = arg('products', 1);
   const topic = uniqueName('bench-produce');
   await createTopic(topic);
 
@@ -166,12 +177,16 @@ async function main(): Promise<void> {
     topic: eventTopic,
     startMs: Date.now() - 1000,
     endMs: Date.now() + 3_600_000,
-    products: [{ id: 1, stock: 1_000_000_000, perUserLimit: 2 ** 31 - 1 }],
+    products: Array.from({ length: products }, (_, i) => ({
+      id: i + 1,
+      stock: 1_000_000_000,
+      perUserLimit: 2 ** 31 - 1,
+    })),
   });
   await redis.quit();
 
   console.log(
-    `\n2. front door end to end (HTTP -> 202 after Kafka ack), ${connections} connections, ${seconds} s each`,
+    `\n2. front door end to end (HTTP -> 202 after Kafka ack), ${connections} connections, ${products} product(s), ${seconds} s each`,
   );
   const variants: Variant[] = [
     { mode: 'batched', idempotent: true },
@@ -182,7 +197,7 @@ async function main(): Promise<void> {
   const results: Record<string, Awaited<ReturnType<typeof endpoint>>> = {};
   for (const v of variants) {
     const name = `${v.mode}${v.idempotent ? ' idempotent' : ''}`;
-    const r = await endpoint(v, event, seconds, connections);
+    const r = await endpoint(v, event, seconds, connections, products);
     results[name] = r;
     console.log(
       `   ${name.padEnd(24)} ${String(r.acceptedPerSec).padStart(7)} accepted/s   ${String(r.entriesPerMessage).padStart(5)} purchases per Kafka message   non-2xx ${r.non2xx}`,
