@@ -283,29 +283,9 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
   const tickets: AcceptedTicket[] = [];
   const latencies = new Samples();
   const firstSoldOutMs: Record<string, number> = {};
-  const timeline: {
-    offered: number;
-    completed: number;
-    accepted: number;
-    rejected: number;
-    unavailable: number;
-    throttled: number;
-    errors: number;
-    lat: Samples;
-  }[] = [];
-  const bucket = (second: number): (typeof timeline)[number] => {
-    while (timeline.length <= second) {
-      timeline.push({
-        offered: 0,
-        completed: 0,
-        accepted: 0,
-        rejected: 0,
-        unavailable: 0,
-        throttled: 0,
-        errors: 0,
-        lat: new Samples(),
-      });
-    }
+  const timeline: SecondBucket[] = [];
+  const bucket = (second: number): SecondBucket => {
+    while (timeline.length <= second) timeline.push(newBucket());
     return timeline[second]!;
   };
 
@@ -540,19 +520,30 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
   };
 }
 
-function secondStats(
-  second: number,
-  b: {
-    offered: number;
-    completed: number;
-    accepted: number;
-    rejected: number;
-    unavailable: number;
-    throttled: number;
-    errors: number;
-    lat: Samples;
-  },
-): SecondStats {
+/** One second's counts while the run goes (secondStats turns it into the report's SecondStats). */
+interface SecondBucket {
+  offered: number;
+  completed: number;
+  accepted: number;
+  rejected: number;
+  unavailable: number;
+  throttled: number;
+  errors: number;
+  lat: Samples;
+}
+
+const newBucket = (): SecondBucket => ({
+  offered: 0,
+  completed: 0,
+  accepted: 0,
+  rejected: 0,
+  unavailable: 0,
+  throttled: 0,
+  errors: 0,
+  lat: new Samples(),
+});
+
+function secondStats(second: number, b: SecondBucket): SecondStats {
   const s = b.lat.sorted();
   return {
     second,
