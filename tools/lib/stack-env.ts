@@ -116,7 +116,7 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
     catalogRefreshMs: 200,
     shutdownGraceMs: 10_000,
     producerMode: 'batched',
-    kafkaIdempotent: true,
+    kafkaIdempotent: false,
     kafkaRetries: 3,
     kafkaAckTimeoutMs: 5000,
     auth: {

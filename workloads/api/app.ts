@@ -36,12 +36,20 @@ export interface ApiDeps {
 /** Retries of one produce: short and bounded, the buyer is waiting (then 503). */
 const produceRetry = (retries: number) => ({ retries, initialRetryTime: 100, maxRetryTime: 1000 });
 
-function createProducer(kafka: Kafka, config: ApiConfig): Producer {
+/**
+ * The front door's producer. Not idempotent by default (KAFKA_IDEMPOTENT=false): kafkajs 2.2.4 gives a
+ * failed request's sequence numbers back (src/producer/sendMessages.js) even when the broker appended it and
+ * only the answer was lost (a leader killed mid-request); the next batch to that partition then carries the
+ * same sequence, the broker takes it for a duplicate of the appended one and acknowledges it without
+ * storing it: 202s for purchases Kafka never got (found by the HA chaos run, 112 tickets; pinned by
+ * test/integration/api-kafka-in-doubt.test.ts). Without idempotence a retry may store a message twice,
+ * which the consumer's claim answers as a replay. One request in flight per broker keeps a retried
+ * request from overtaking a later one (per-product order).
+ */
+export function createProducer(kafka: Kafka, config: ApiConfig): Producer {
   return kafka.producer({
     idempotent: config.kafkaIdempotent,
-    // The idempotent producer needs one request in flight per broker to keep order; without it kafkajs'
-    // default (no limit) applies, and a retried request may overtake another.
-    ...(config.kafkaIdempotent ? { maxInFlightRequests: 1 } : {}),
+    maxInFlightRequests: 1,
     allowAutoTopicCreation: false, // the operator creates topics; an unknown one is an error, not a new topic
     createPartitioner: Partitioners.DefaultPartitioner, // Java-compatible murmur2 of the key
     retry: produceRetry(config.kafkaRetries),

@@ -49,7 +49,7 @@ export interface ApiConfig {
   catalogRefreshMs: number;
   shutdownGraceMs: number;
   producerMode: ProducerMode;
-  /** kafkajs idempotent producer (maxInFlightRequests 1). */
+  /** kafkajs idempotent producer (off by default: app.ts createProducer says why). */
   kafkaIdempotent: boolean;
   /** Retries of one Kafka send before the waiting buyers get 503. */
   kafkaRetries: number;
@@ -129,7 +129,8 @@ export function readApiConfig(env: EnvReader = new EnvReader()): ApiConfig {
     catalogRefreshMs: env.int('CATALOG_REFRESH_MS', 1000, 50, 600_000),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
     producerMode: env.oneOf('PRODUCER_MODE', PRODUCER_MODES, 'batched'),
-    kafkaIdempotent: env.oneOf('KAFKA_IDEMPOTENT', ['true', 'false'], 'true') === 'true',
+    // false: kafkajs' idempotent producer can acknowledge a batch it never stored (app.ts createProducer).
+    kafkaIdempotent: env.oneOf('KAFKA_IDEMPOTENT', ['true', 'false'], 'false') === 'true',
     kafkaRetries: env.int('KAFKA_RETRIES', 5, 1, 100),
     kafkaAckTimeoutMs: env.int('KAFKA_ACK_TIMEOUT_MS', 5000, 100, 300_000),
     auth: readAuthConfig(env),
