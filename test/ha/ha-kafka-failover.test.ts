@@ -9,11 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
 import { Kafka, Partitioners, logLevel, type PartitionMetadata } from 'kafkajs';
 import { Registry } from 'prom-client';
+import { createProducer } from '../../workloads/api/app.js';
 import { createApiMetrics } from '../../workloads/api/metrics.js';
 import { createKafkaSend, type PendingPurchase } from '../../workloads/api/purchase-producer.js';
 import { messageKey } from '../../workloads/shared/kafka/codec.js';
 import { ulid } from 'ulid';
-import { stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
+import { apiConfig, stackEnv, uniqueName } from '../../tools/lib/stack-env.js';
 import { waitFor } from '../../tools/lib/wait.js';
 import { repoFile } from '../../tools/lib/paths.js';
 
@@ -91,14 +92,8 @@ test(
     const onFirst = productOn(0, meta.partitions, topic);
     const onSecond = productOn(1, meta.partitions, topic);
 
-    // The front door's producer settings (workloads/api/app.ts), with retries enough to outlast the fence.
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 12, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+    // The front door's producer (workloads/api/app.ts), with retries enough to outlast the fence.
+    const producer = createProducer(kafka, apiConfig({ kafkaRetries: 12 }));
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const send = createKafkaSend(producer, 5000, createApiMetrics(new Registry()));

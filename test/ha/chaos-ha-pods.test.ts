@@ -6,11 +6,10 @@
 // straight from the Redis Cluster and MySQL. 503s and pauses are allowed; a lost, oversold or doubled 202 is
 // not. How long the pauses were is a measurement (docs/BENCHMARKS.md), not asserted.
 //
-// NOT in `npm test`: it reproduces an open defect of issue 14. About one run in three, a flush answered 202
-// during the first Kafka leader kill never reaches Kafka (109 tickets on 2026-12-01, with the front door
-// already sending one message per send: purchase-producer.ts sendEach); the root cause is not found yet
-// (docs/BENCHMARKS.md "HA engines"). Run it with `npm run test:ha-chaos` on the stack with the HA engines
-// (`npm run stack -- up --ha`, images loaded); it must pass every time before the HA profile is called safe.
+// It found three defects, each now pinned by a test of its own: kafkajs' multi-partition sendBatch
+// skipping a partition whose leader moved (test/ha/ha-kafka-failover), kafkajs' idempotent producer
+// acknowledging a batch it never stored after a request in doubt (test/integration/api-kafka-in-doubt),
+// and a claim pipeline retried on the old Redis master forever (test/ha/ha-redis-cluster).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { assertInvariants, cleanupRedis, openLedger, runDemoProcess, type Ledger } from '../helpers/demo.js';
