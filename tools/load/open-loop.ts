@@ -520,17 +520,8 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<LoadReport> {
   };
 }
 
-/** One second's counts while the run goes (secondStats turns it into the report's SecondStats). */
-interface SecondBucket {
-  offered: number;
-  completed: number;
-  accepted: number;
-  rejected: number;
-  unavailable: number;
-  throttled: number;
-  errors: number;
-  lat: Samples;
-}
+/** One second's counts while the run goes, latencies kept (secondStats turns it into SecondStats). */
+type SecondBucket = Omit<SecondStats, 'second' | 'p50Ms' | 'p99Ms' | 'maxMs'> & { lat: Samples };
 
 const newBucket = (): SecondBucket => ({
   offered: 0,
