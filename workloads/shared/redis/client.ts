@@ -65,9 +65,10 @@ export function createRedis(url: string, name: string): RedisClient {
     retryDelayOnClusterDown: 300,
     retryDelayOnMoved: 50,
     slotsRefreshTimeout: 2000,
-    // ioredis 6 refreshes the slot map only on a redirection it follows itself unless told to poll (its
-    // docs say every 5 s by default; the code does not): poll, so no connection keeps a stale map.
-    slotsRefreshInterval: 5000,
+    // No slotsRefreshInterval: ioredis 6 (docs: every 5 s by default; the code: off) re-arms that timer from
+    // a refresh still running when the client quits, and the process then never exits (seen in a test
+    // run). The slot map is refreshed on every redirection ioredis follows, and by the claim path on a
+    // pipeline's MOVED (scripts.ts claimBatchReplicated).
     clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
     scaleReads: 'master', // results are read right after they are written: never from a lagging replica
   };
