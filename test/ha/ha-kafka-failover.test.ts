@@ -3,7 +3,7 @@
 // SIGKILLed, must either fail (the buyers get 503) or have both messages in Kafka, never resolve without
 // one of them. kafkajs 2.2.4 does the latter with one multi-partition sendBatch when the dead leader's
 // partition moves to the broker that already answered for the other (workloads/api/purchase-producer.ts
-// sendEach); this test failed with that sendBatch and passes with a send per partition.
+// createKafkaSend); this test failed with that sendBatch and passes with a send per partition.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';

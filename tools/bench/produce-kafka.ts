@@ -5,7 +5,7 @@
 //      batched vs per-request (one send per purchase), idempotent vs not: accepted/s and Kafka messages per
 //      accepted purchase, same closed-loop load.
 //   --products N spreads the purchases over N products (one Kafka message per product per flush, each its
-//   own send: workloads/api/purchase-producer.ts sendEach).
+//   own send: workloads/api/purchase-producer.ts createKafkaSend).
 //   node dist/tools/bench/produce-kafka.js [--seconds 5] [--connections 256] [--products 1] [--json]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

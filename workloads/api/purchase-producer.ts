@@ -1,9 +1,9 @@
 // From accepted purchases to Kafka. Two sinks with the same contract (submit resolves only once Kafka
 // acknowledged the entry's message with acks=all, rejects otherwise):
 //   - batched (the default): entries go through the Batcher; one flush = one message per product, key
-//     messageKey(productId), value encodeBatch(...), to the event's topic, each sent on its own (sendEach);
+//     messageKey(productId), value encodeBatch(...), to the event's topic, each sent on its own (createKafkaSend);
 //   - per-request: one send per purchase, the seed's way, kept only as the benchmark's baseline.
-import type { Producer, TopicMessages } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import type { BatcherSettings } from '../shared/batcher-settings.js';
 import { encodeBatch, messageKey, type PurchaseEntry } from '../shared/kafka/codec.js';
 import { runKey } from '../shared/names.js';
@@ -29,13 +29,15 @@ export interface PurchaseSink {
 
 export type KafkaSend = (groups: Map<string, PendingPurchase[]>) => Promise<void>;
 
-/** Turns groups of purchases into Kafka messages: one per group (one product), grouped by topic. */
-export function toTopicMessages(groups: Map<string, PendingPurchase[]>): {
-  topicMessages: TopicMessages[];
-  count: number;
-} {
-  const byTopic = new Map<string, TopicMessages>();
-  let count = 0;
+/** One Kafka message: a product's purchases of one flush, for the event's topic. */
+export interface ProductMessage {
+  topic: string;
+  message: Message;
+}
+
+/** Turns groups of purchases into Kafka messages: one per group (one product, so one partition). */
+export function toProductMessages(groups: Map<string, PendingPurchase[]>): ProductMessage[] {
+  const out: ProductMessage[] = [];
   for (const entries of groups.values()) {
     const first = entries[0];
     if (first === undefined) continue;
@@ -44,41 +46,33 @@ export function toTopicMessages(groups: Map<string, PendingPurchase[]>): {
       productId: first.productId,
       entries: entries.map(({ ticket, userId, acceptedAt }) => ({ ticket, userId, acceptedAt })),
     });
-    const message = { key: messageKey(first.productId), value };
-    const topic = byTopic.get(first.topic);
-    if (topic) topic.messages.push(message);
-    else byTopic.set(first.topic, { topic: first.topic, messages: [message] });
-    count++;
+    out.push({ topic: first.topic, message: { key: messageKey(first.productId), value } });
   }
-  return { topicMessages: [...byTopic.values()], count };
+  return out;
 }
 
 /**
- * One acks=all send per message (each message is one product, so one partition), side by side: not one
- * sendBatch for them all. kafkajs 2.2.4 (src/producer/sendMessages.js) keeps a multi-partition call's
- * answers per broker; when one partition's leader dies and the retry finds its new leader is a broker
- * that already answered for another partition of the call, it never sends that partition again and
- * resolves as if it had: 202s for purchases Kafka never got. Seen in the HA chaos run (127 of them) and
- * pinned by test/ha/ha-kafka-failover.test.ts. A call with one partition has one broker to answer it.
+ * The flush callback: each message its own acks=all send (one partition each), side by side, timed and
+ * counted; not one sendBatch for them all. kafkajs 2.2.4 (src/producer/sendMessages.js) keeps a
+ * multi-partition call's answers per broker; when one partition's leader dies and the retry finds its
+ * new leader is a broker that already answered for another partition of the call, it never sends that
+ * partition again and resolves as if it had: 202s for purchases Kafka never got. Seen in the HA chaos run
+ * (127 of them) and pinned by test/ha/ha-kafka-failover.test.ts. A call with one partition has one broker
+ * to answer it.
  */
-async function sendEach(producer: Producer, topicMessages: TopicMessages[], timeout: number): Promise<void> {
-  const sends = topicMessages.flatMap(({ topic, messages }) =>
-    messages.map((message) => producer.send({ topic, messages: [message], acks: -1, timeout })),
-  );
-  // Every send settles before the flush does: its entries are answered once, after all of them.
-  const failed = (await Promise.allSettled(sends)).find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-/** The flush callback: the flush's messages sent with acks=all, timed and counted. */
 export function createKafkaSend(producer: Producer, ackTimeoutMs: number, metrics: ApiMetrics): KafkaSend {
   return async (groups) => {
-    const { topicMessages, count } = toTopicMessages(groups);
-    if (count === 0) return;
+    const messages = toProductMessages(groups);
+    if (messages.length === 0) return;
     const end = metrics.produceDuration.startTimer();
     try {
-      await sendEach(producer, topicMessages, ackTimeoutMs);
-      metrics.kafkaMessages.inc(count);
+      const sends = messages.map(({ topic, message }) =>
+        producer.send({ topic, messages: [message], acks: -1, timeout: ackTimeoutMs }),
+      );
+      // Every send settles before the flush does: its entries are answered once, after all of them.
+      const failed = (await Promise.allSettled(sends)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      metrics.kafkaMessages.inc(messages.length);
     } catch (err) {
       metrics.produceErrors.inc();
       throw err;
