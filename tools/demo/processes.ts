@@ -17,6 +17,9 @@ export function run(cmd: string, args: string[], input?: string, timeoutMs = 120
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim() || out.trim()}`));
     });
+    // A command that exits before reading its stdin (redis-cli, say) makes this write fail with EPIPE:
+    // its exit status is what counts, not an unhandled 'error' that would crash the demo.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }
