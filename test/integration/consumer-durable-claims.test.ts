@@ -69,7 +69,12 @@ after(async () => {
   await Promise.allSettled([admin.disconnect(), producer.disconnect(), redis.quit(), pool.end()]);
 });
 
-const consumerFor = (event: string, waitReplicas: number, waitTimeoutMs: number, registry: Registry): ConsumerApp =>
+const consumerFor = (
+  event: string,
+  waitReplicas: number,
+  waitTimeoutMs: number,
+  registry: Registry,
+): ConsumerApp =>
   stackConsumer(
     event,
     log,
