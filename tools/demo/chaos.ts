@@ -4,8 +4,9 @@
 // runs on the HA engines and their faults come first, while purchases pour in (ha-faults.ts): kill -9 the
 // Kafka leader of a hot product's partition and start it again, the same for that product's Redis master,
 // then a broker and a master at once; the cluster's faults run while the first killed broker starts again.
-// The single Redis and Kafka are not the sale's then, so they are not restarted. Each action is recorded with its kind, when it started (seconds since the load started), how
-// long it took, what it did and, for a kill of an HA node, how long writes paused.
+// The single Redis and Kafka are not the sale's then, so they are not restarted. Each action is recorded
+// with its kind, when it started (seconds since the load started), how long it took, what it did and, for
+// a kill of an HA node, how long writes paused.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -40,6 +41,14 @@ export type ChaosKind =
   | 'redis-master-kill'
   | 'kafka-leader-and-redis-master-kill'
   | 'ha-nodes-restart';
+
+/** The kills of an HA node: the actions whose writes pause is measured (writesPausedSeconds). */
+const HA_KILLS: ReadonlySet<ChaosKind> = new Set([
+  'kafka-leader-kill',
+  'redis-master-kill',
+  'kafka-leader-and-redis-master-kill',
+]);
+export const isHaKill = (kind: ChaosKind): boolean => HA_KILLS.has(kind);
 
 /** The sale's answers while an action's effect lasted (sale.ts counts them from the load's timeline). */
 export interface ChaosRefusals {
@@ -138,18 +147,23 @@ async function deleteLeader(kc: k8s.KubeConfig): Promise<string> {
   return `deleted the leader operator pod ${leader}`;
 }
 
-type Act = (action: string, kind: ChaosKind, fn: () => Promise<string | KillResult>) => Promise<void>;
+/** Runs one action and records it; a failure is recorded as the detail, never thrown (undefined then). */
+type Act = <T extends string | KillResult>(
+  action: string,
+  kind: ChaosKind,
+  fn: () => Promise<T>,
+) => Promise<T | undefined>;
 
-/** Runs one action and records it; a failure is recorded as the detail, never thrown. */
 function recorder(d: ChaosDeps): Act {
-  return async (action, kind, fn) => {
+  return async <T extends string | KillResult>(action: string, kind: ChaosKind, fn: () => Promise<T>) => {
     const started = Date.now();
     const at = round((started - d.loadStart()) / 1000, 1);
     d.say(`chaos t=${at}s: ${action}`);
+    let done: T | undefined;
     let detail: string;
     let writesPausedSeconds: number | null = null;
     try {
-      const done = await fn();
+      done = await fn();
       if (typeof done === 'string') detail = done;
       else ({ detail, pausedSeconds: writesPausedSeconds } = done);
     } catch (err) {
@@ -157,6 +171,7 @@ function recorder(d: ChaosDeps): Act {
     }
     const took = round((Date.now() - started) / 1000, 1);
     d.actions.push({ atSeconds: at, action, kind, tookSeconds: took, detail, writesPausedSeconds });
+    return done;
   };
 }
 
@@ -189,30 +204,33 @@ async function podFaults(act: Act, d: ChaosDeps): Promise<void> {
 async function haAndPodFaults(act: Act, d: ChaosDeps, h: HaEngines): Promise<void> {
   const hot = d.productIds[0]!;
   const other = d.productIds[1] ?? hot;
-  let killed: string[] = [];
-  const remember = (r: KillResult): KillResult => ((killed = r.nodes), r);
-  await act('kill -9 the Kafka leader of a sale partition', 'kafka-leader-kill', async () =>
-    remember(await killKafkaLeader(h, hot)),
+  // What a kill took down, to start again (nothing when the kill failed).
+  const nodesOf = (r: KillResult | undefined): string[] => r?.nodes ?? [];
+  const broker = nodesOf(
+    await act('kill -9 the Kafka leader of a sale partition', 'kafka-leader-kill', () =>
+      killKafkaLeader(h, hot),
+    ),
   );
-  const broker = killed;
   const brokerBack = act('start the killed Kafka broker', 'ha-nodes-restart', () => restartNodes(h, broker));
   await sleep(1000);
-  await act("kill -9 the Redis master of a hot product's slot", 'redis-master-kill', async () =>
-    remember(await killRedisMaster(h, hot)),
+  const master = nodesOf(
+    await act("kill -9 the Redis master of a hot product's slot", 'redis-master-kill', () =>
+      killRedisMaster(h, hot),
+    ),
   );
   await act('start the killed Redis master (it rejoins as a replica)', 'ha-nodes-restart', () =>
-    restartNodes(h, killed),
+    restartNodes(h, master),
   );
   await sleep(1000);
   await podFaults(act, d);
   await brokerBack;
   await sleep(1000);
-  await act(
-    'kill -9 a Kafka leader and a Redis master at once',
-    'kafka-leader-and-redis-master-kill',
-    async () => remember(await killKafkaLeaderAndRedisMaster(h, other)),
+  const both = nodesOf(
+    await act('kill -9 a Kafka leader and a Redis master at once', 'kafka-leader-and-redis-master-kill', () =>
+      killKafkaLeaderAndRedisMaster(h, other),
+    ),
   );
-  await act('start both again', 'ha-nodes-restart', () => restartNodes(h, killed));
+  await act('start both again', 'ha-nodes-restart', () => restartNodes(h, both));
 }
 
 export async function runChaos(d: ChaosDeps): Promise<void> {

@@ -33,7 +33,7 @@ export interface HaEngines {
   topic: string;
 }
 
-/** One kill's outcome: the node(s) killed and how long writes paused (undefined: they did not resume). */
+/** One kill's outcome: the node(s) killed and how long writes paused (null: they did not resume). */
 export interface KillResult {
   nodes: string[];
   detail: string;
@@ -80,9 +80,8 @@ async function brokerNode(h: HaEngines, brokerId: number): Promise<string> {
   return nodeByPort('kafka-ha', h.kafkaBrokers, broker.port);
 }
 
-/** The key every probe write sets: the product's hash tag (keys.ts), so the product's slot. */
-const probeKey = (event: string, productId: number): string =>
-  keys.stock(event, productId).replace(/:stock$/, ':chaos-probe');
+/** The key every probe write sets: it starts with the product's hash tag (keys.ts), so the product's slot. */
+const probeKey = (event: string, productId: number): string => `${keys.stock(event, productId)}:chaos-probe`;
 
 /** The stack node name of the master that owns `key`'s slot (CLUSTER KEYSLOT, CLUSTER SLOTS). */
 async function slotMaster(h: HaEngines, key: string): Promise<string> {

@@ -3,6 +3,7 @@
 // sold over time), chaos actions marked.
 import { verdictText } from '../../workloads/consumer/invariants.js';
 import type { LoadReport } from '../load/open-loop.js';
+import { isHaKill } from './chaos.js';
 import { htmlPage, htmlTable, lineChart, textTable, type Marker } from './charts.js';
 import type { DemoOptions } from './options.js';
 import type { DemoResult } from './result.js';
@@ -75,8 +76,7 @@ const chaosRows = (r: DemoResult): Row[] =>
     a.atSeconds,
     a.tookSeconds,
     a.action,
-    a.writesPausedSeconds ??
-      (a.kind.endsWith('-kill') && a.kind !== 'consumer-process-kill' ? 'did not resume' : ''),
+    a.writesPausedSeconds ?? (isHaKill(a.kind) ? 'did not resume' : ''),
     a.refusals ? `${a.refusals.unavailable} / ${a.refusals.throttled} / ${a.refusals.failed}` : '',
     a.detail,
   ]);

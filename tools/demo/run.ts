@@ -1,8 +1,7 @@
 // The demo's run, step by step, on the local cluster: the schema; `helm upgrade --install` of the chart
 // (operator x2 with leader election, front door x2, CRD, RBAC) with the images built here; the event's
 // namespace and connection Secret (the single-node engines, or with --ha the HA profile's); a SeckillEvent
-// built from examples/ (a unique name per run, the window
-// opening in a few seconds) applied with kubectl; once it is Active and its consumer pods are Ready, the
+// built from examples/ (a unique name per run, the window opening in a few seconds) applied with kubectl; once it is Active and its consumer pods are Ready, the
 // sale at the front door's Service (sale.ts: the load, the chaos actions, the drain, the invariants); the
 // report; then the event deleted and the release uninstalled, or all left running with --keep-running.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,9 +41,10 @@ function demoEnv(o: DemoOptions): cluster.DemoEnv {
 
 /** The clients the HA faults use (ha-faults.ts): their own, with short request timeouts. */
 function haEngines(env: cluster.DemoEnv, event: string): HaEngines {
+  const brokers = env.kafkaBrokers.split(',');
   const kafka = new Kafka({
     clientId: 'seckill-demo-chaos',
-    brokers: env.kafkaBrokers.split(','),
+    brokers,
     logLevel: logLevel.NOTHING,
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
     connectionTimeout: 1000,
@@ -55,7 +55,7 @@ function haEngines(env: cluster.DemoEnv, event: string): HaEngines {
   return {
     kafka,
     admin: kafka.admin(),
-    kafkaBrokers: env.kafkaBrokers.split(','),
+    kafkaBrokers: brokers,
     redis,
     redisNodes: requireEnv('HA_REDIS_NODES', HA_HINT).split(','),
     event,
