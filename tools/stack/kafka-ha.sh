@@ -22,18 +22,15 @@ _kha_cport() { echo $((KAFKA_HA_CONTROLLER_PORT + $1 - 1)); }    # node N's cont
 _kha_log() { echo "$SECKILL_LOGS/kafka-ha-$1.log"; }
 _kha_nodes() { seq 1 "$KAFKA_HA_COUNT"; }
 
-# kafka_ha_brokers: the bootstrap list of host clients, host:port,host:port,host:port.
-# kafka_ha_pod_brokers: the same for pods, on the node address.
-kafka_ha_brokers() {
+# _kha_list HOST PORT_FN: every node as HOST:port,HOST:port,... (PORT_FN N gives node N's port).
+_kha_list() {
   local n out=()
-  for n in $(_kha_nodes); do out+=("$STACK_HOST:$(_kha_port "$n")"); done
+  for n in $(_kha_nodes); do out+=("$1:$("$2" "$n")"); done
   (IFS=,; echo "${out[*]}")
 }
-kafka_ha_pod_brokers() {
-  local n out=()
-  for n in $(_kha_nodes); do out+=("$NODE_IP:$(_kha_pport "$n")"); done
-  (IFS=,; echo "${out[*]}")
-}
+# kafka_ha_brokers: the bootstrap list of host clients; kafka_ha_pod_brokers: the same for pods.
+kafka_ha_brokers() { _kha_list "$STACK_HOST" _kha_port; }
+kafka_ha_pod_brokers() { _kha_list "$NODE_IP" _kha_pport; }
 
 # _kha_voters: the static voter set, 1@host:port,2@...: like the single broker (kafka.sh), a static set keeps
 # the controllers' addresses in the config only.
