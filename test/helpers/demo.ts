@@ -98,6 +98,19 @@ export async function assertInvariants(
   assert.deepEqual(r.violations, []);
 }
 
+/**
+ * Judges a finished demo run from Redis (the stack's, or the one at `redisUrl`) and MySQL
+ * (assertInvariants), then removes what it left in Redis, whatever the verdict.
+ */
+export async function judgeRun(r: DemoResult, stock: number, redisUrl?: string): Promise<void> {
+  const ledger = openLedger(redisUrl);
+  try {
+    await assertInvariants(ledger, r, stock);
+  } finally {
+    await cleanupRedis(ledger, r).finally(() => ledger.close());
+  }
+}
+
 /** Removes what a Retain run left in Redis (the MySQL rows stay, scoped by the unique event name). */
 export async function cleanupRedis(l: Ledger, r: DemoResult): Promise<void> {
   await deleteEvent(l.redis, {
