@@ -1,16 +1,19 @@
 // The project's Redis code on a real Redis Cluster (3 masters + 3 replicas, the HA profile), through the one
 // connection factory with REDIS_URL=redis+cluster://...: every Lua script, the catalog, the sold-out
 // announcement, results over many slots, and durable claims: a claim confirmed by a replica (WAIT) survives
-// its master being killed right after it.
+// its master being killed right after it; and results are written when the client's slot map is stale (a
+// slot moved to another master: ioredis' auto-pipelining once kept sending them to the old one, MOVED
+// forever).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ulid } from 'ulid';
 import { preloadEvent, readEvent, readStock, withdrawEvent } from '../../workloads/shared/catalog.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
-import { decodeResult } from '../../workloads/shared/outcomes.js';
+import { decodeResult, type ClaimResult } from '../../workloads/shared/outcomes.js';
+import type { PurchaseEntry } from '../../workloads/shared/kafka/codec.js';
 import { createRedis, type RedisClient } from '../../workloads/shared/redis/client.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
 import { announceSoldOut, recordResults } from '../../workloads/consumer/results.js';
@@ -179,3 +182,96 @@ test(
     await withdrawEvent(redis, spec.name);
   },
 );
+
+/** A direct connection to HA node `index` (1-based, as in redis-ha-N), for cluster administration. */
+function nodeConnection(index: number): Redis {
+  const address = requireEnv('HA_REDIS_NODES', HINT).split(',')[index - 1] ?? '';
+  const colon = address.lastIndexOf(':');
+  return new Redis(Number(address.slice(colon + 1)), address.slice(0, colon));
+}
+
+/** A master other than HA node `index`. */
+async function otherMaster(cluster: Cluster, index: number): Promise<{ node: string; index: number }> {
+  const ports = requireEnv('HA_REDIS_NODES', HINT)
+    .split(',')
+    .map((n) => Number(n.split(':')[1]));
+  const masters = (await cluster.cluster('SLOTS')).map(([, , owner]) => ports.indexOf(owner?.[1] ?? -1) + 1);
+  const other = masters.find((i) => i > 0 && i !== index);
+  assert.ok(other, 'another master serves slots');
+  return { node: `redis-ha-${other}`, index: other };
+}
+
+/** Hands an empty slot from one master to another, as a reshard does (both sides told, as redis-cli does). */
+async function moveEmptySlot(slot: number, from: Redis, to: Redis): Promise<void> {
+  const fromId = String(await from.cluster('MYID'));
+  const toId = String(await to.cluster('MYID'));
+  assert.equal(await from.cluster('COUNTKEYSINSLOT', slot), 0, `slot ${slot} is empty`);
+  await to.cluster('SETSLOT', slot, 'IMPORTING', fromId);
+  await from.cluster('SETSLOT', slot, 'MIGRATING', toId);
+  await to.cluster('SETSLOT', slot, 'NODE', toId);
+  await from.cluster('SETSLOT', slot, 'NODE', toId);
+}
+
+test('results are written when a slot moved to another master since the client last looked', async () => {
+  const cluster = asCluster(redis);
+  const slotOf = async (ticket: string): Promise<number> =>
+    Number(await cluster.cluster('KEYSLOT', keys.result(ticket)));
+  // Two tickets whose result keys are in two slots of one master, the first slot empty so it can move.
+  const master = await masterOf(cluster, keys.result(ulid()));
+  const from = nodeConnection(master.index);
+  const to = nodeConnection((await otherMaster(cluster, master.index)).index);
+  const ticketOnMaster = async (admits: (slot: number) => Promise<boolean>): Promise<PurchaseEntry> => {
+    for (;;) {
+      const ticket = ulid();
+      const onMaster = (await masterOf(cluster, keys.result(ticket))).node === master.node;
+      if (onMaster && (await admits(await slotOf(ticket)))) return { ticket, userId: 200, acceptedAt: 0 };
+    }
+  };
+  const first = await ticketOnMaster(async (s) => Number(await from.cluster('COUNTKEYSINSLOT', s)) === 0);
+  const slot = await slotOf(first.ticket);
+  const second = await ticketOnMaster(async (s) => s !== slot);
+  try {
+    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve())); // the map before the move
+    await moveEmptySlot(slot, from, to);
+    try {
+      // The consumer writes both at once; only the first one's slot moved. Retried as the consumer retries.
+      const entries = [first, second];
+      const outcomes: ClaimResult[] = [
+        { outcome: 'won', replay: false },
+        { outcome: 'sold_out', replay: false },
+      ];
+      let lastError: unknown;
+      const written = await waitFor(
+        'both results to be written',
+        async () => {
+          try {
+            await recordResults(redis, entries, outcomes);
+            return true;
+          } catch (err) {
+            lastError = err;
+            return undefined;
+          }
+        },
+        10_000,
+        250,
+      ).catch(() => false);
+      assert.equal(written, true, `results refused: ${String(lastError)}`);
+      const results = await readResults(
+        redis,
+        entries.map((e) => e.ticket),
+      );
+      assert.deepEqual(
+        entries.map((e) => decodeResult(results.get(e.ticket))?.outcome),
+        ['won', 'sold_out'],
+      );
+    } finally {
+      await to.del(keys.result(first.ticket));
+      await moveEmptySlot(slot, to, from); // the slot goes home
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      await cluster.del(keys.result(second.ticket));
+    }
+  } finally {
+    from.disconnect();
+    to.disconnect();
+  }
+});

@@ -121,7 +121,7 @@ export class CatalogCache {
     const { redis, log } = this.options;
     const generation = ++this.generation;
     const names = await listEventNames(redis);
-    // ioredis pipelines these concurrent reads (enableAutoPipelining): one round trip per stage.
+    // Concurrent reads: on a single Redis ioredis auto-pipelines them (one round trip per stage).
     const specs = await Promise.all(
       names.map(async (name) => {
         try {

@@ -14,8 +14,9 @@ export async function recordResults(
   entries: PurchaseEntry[],
   results: ClaimResult[],
 ): Promise<void> {
-  // One SET per ticket, sent together by ioredis' auto-pipelining: each ticket's key is its own slot on a
-  // Redis Cluster, where one explicit pipeline could not hold them.
+  // One SET per ticket, all at once: each ticket's key is its own slot on a Redis Cluster, where one
+  // explicit pipeline could not hold them (a single Redis auto-pipelines them; a Cluster client sends each
+  // on its own so that each follows its slot: client.ts).
   await Promise.all(
     entries.map((entry, i) =>
       redis.set(

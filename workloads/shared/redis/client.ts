@@ -56,10 +56,17 @@ export function createRedis(url: string, name: string): RedisClient {
   const options: ClusterOptions = {
     redisOptions: {
       ...connectionOptions(name),
+      enableAutoPipelining: false,
       ...(cluster.username ? { username: cluster.username } : {}),
       ...(cluster.password ? { password: cluster.password } : {}),
     },
-    enableAutoPipelining: true,
+    // No auto-pipelining on a Cluster: ioredis 6 groups auto-pipelined commands by node, and when a slot has
+    // moved (a failover seen late, a reshard) a batch of several slots comes back part MOVED, part done,
+    // which ioredis neither retries nor learns from: the moved slot's commands failed with MOVED forever
+    // (redis/ioredis#2075; a consumer stuck on its results step after the HA chaos, pinned in
+    // test/ha/ha-redis-cluster). Sent one by one, each command follows its own MOVED and refreshes the map;
+    // they still share the connection without waiting for each other. Cost: docs/BENCHMARKS.md.
+    enableAutoPipelining: false,
     // A failover moves slots: follow MOVED/ASK and refresh the slot map, retrying meanwhile.
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
