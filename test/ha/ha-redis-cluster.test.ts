@@ -229,7 +229,7 @@ test('results are written when a slot moved to another master since the client l
   };
   const first = await ticketOnMaster(async (s) => Number(await from.cluster('COUNTKEYSINSLOT', s)) === 0);
   const slot = await slotOf(first.ticket);
-  const second = await ticketOnMaster(async (s) => s !== slot);
+  const second = await ticketOnMaster((s) => Promise.resolve(s !== slot));
   try {
     await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve())); // the map before the move
     await moveEmptySlot(slot, from, to);
