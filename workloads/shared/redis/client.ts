@@ -38,13 +38,12 @@ export function parseClusterUrl(
 /**
  * RESP2 on purpose: ioredis 6 defaults to RESP3, and our Lua replies (nil/false, nested tables) are tested
  * against RESP2. Commands queue while reconnecting (bounded by maxRetriesPerRequest) instead of failing at
- * once; the hot path sends many small commands, which ioredis pipelines.
+ * once.
  */
 const connectionOptions = (name: string): RedisOptions => ({
   connectionName: name,
   protocol: 2,
   maxRetriesPerRequest: 3,
-  enableAutoPipelining: true,
   retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
   lazyConnect: false,
 });
@@ -52,11 +51,12 @@ const connectionOptions = (name: string): RedisOptions => ({
 /** A connection from a redis:// or redis+cluster:// URL (see the top of this file). */
 export function createRedis(url: string, name: string): RedisClient {
   const cluster = parseClusterUrl(url);
-  if (cluster === undefined) return new Redis(url, connectionOptions(name));
+  // A single Redis auto-pipelines: the hot path sends many small commands at once (not on a Cluster: below).
+  if (cluster === undefined)
+    return new Redis(url, { ...connectionOptions(name), enableAutoPipelining: true });
   const options: ClusterOptions = {
     redisOptions: {
       ...connectionOptions(name),
-      enableAutoPipelining: false,
       ...(cluster.username ? { username: cluster.username } : {}),
       ...(cluster.password ? { password: cluster.password } : {}),
     },
