@@ -20,6 +20,7 @@ import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts, type ScriptedRedis } from '../../workloads/shared/redis/scripts.js';
 import { repoFile } from '../lib/paths.js';
 import { requireEnv } from '../lib/stack-env.js';
+import { entriesPerSecond } from './workers.js';
 
 const { values } = parseArgs({
   options: { entries: { type: 'string', default: '20000' }, json: { type: 'boolean', default: false } },
@@ -45,21 +46,8 @@ async function freshProduct(on: ScriptedRedis = scripts): Promise<string> {
 }
 
 /** Runs `work(i)` for i in [0, total) on CONCURRENCY workers; returns entries per second. */
-async function measure(
-  total: number,
-  perCall: number,
-  work: (i: number) => Promise<unknown>,
-): Promise<number> {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < total) await work(next++);
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return (total * perCall) / seconds;
-}
+const measure = (total: number, perCall: number, work: (i: number) => Promise<unknown>): Promise<number> =>
+  entriesPerSecond(total, perCall, CONCURRENCY, work);
 
 const entries = (n: number, from: number) =>
   Array.from({ length: n }, (_, i) => ({ ticket: ulid(), userId: from + i + 1, acceptedAt: 0 }));

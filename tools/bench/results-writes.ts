@@ -15,6 +15,7 @@ import { keys } from '../../workloads/shared/keys.js';
 import type { ClaimResult } from '../../workloads/shared/outcomes.js';
 import { createRedis, type RedisClient } from '../../workloads/shared/redis/client.js';
 import { requireEnv } from '../lib/stack-env.js';
+import { entriesPerSecond } from './workers.js';
 
 const { values } = parseArgs({
   options: { entries: { type: 'string', default: '40000' }, json: { type: 'boolean', default: false } },
@@ -28,17 +29,9 @@ interface Figures {
   readsPerSec: number;
 }
 
-/** Runs `work(i)` for every run index on WORKERS workers; returns entries per second. */
-async function perSecond(runs: PurchaseEntry[][], work: (run: PurchaseEntry[]) => Promise<unknown>) {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: WORKERS }, async () => {
-      while (next < runs.length) await work(runs[next++]!);
-    }),
-  );
-  return (runs.length * RUN) / (Number(process.hrtime.bigint() - started) / 1e9);
-}
+/** Runs `work(run)` for every run on WORKERS workers; returns entries per second. */
+const perSecond = (runs: PurchaseEntry[][], work: (run: PurchaseEntry[]) => Promise<unknown>) =>
+  entriesPerSecond(runs.length, RUN, WORKERS, (i) => work(runs[i]!));
 
 async function measure(redis: RedisClient): Promise<Figures> {
   // Tickets are made before the clock starts: the benchmark measures Redis, not ULID generation.
