@@ -112,19 +112,24 @@ test('a sold-out announcement published on one node reaches a subscriber on the 
   }
 });
 
-/** The HA node (redis-ha-N) that is master of `key`'s slot now. */
-async function masterOf(cluster: Cluster, key: string): Promise<{ node: string; index: number }> {
+/** The HA nodes' addresses, host:port, redis-ha-N at index N - 1. */
+const haNodes = (): string[] => requireEnv('HA_REDIS_NODES', HINT).split(',');
+/** The redis-ha-N number of the node listening on `port` (0: none of them). */
+const haIndexOf = (port: number): number => haNodes().findIndex((n) => n.endsWith(`:${port}`)) + 1;
+
+/** The HA node (redis-ha-N) that is master of `key`'s slot now, and the slot. */
+async function masterOf(
+  cluster: Cluster,
+  key: string,
+): Promise<{ node: string; index: number; slot: number }> {
   const slot = Number(await cluster.cluster('KEYSLOT', key));
   const slots = await cluster.cluster('SLOTS');
   const range = slots.find(([from, to]) => slot >= from && slot <= to);
   assert.ok(range, `slot ${slot} is served`);
   const port = range[2]?.[1] ?? -1;
-  const ports = requireEnv('HA_REDIS_NODES', HINT)
-    .split(',')
-    .map((n) => Number(n.split(':')[1]));
-  const index = ports.indexOf(port) + 1;
+  const index = haIndexOf(port);
   assert.ok(index > 0, `port ${port} is one of HA_REDIS_NODES`);
-  return { node: `redis-ha-${index}`, index };
+  return { node: `redis-ha-${index}`, index, slot };
 }
 
 const stack = (...args: string[]): void => {
@@ -185,21 +190,21 @@ test(
 
 /** A direct connection to HA node `index` (1-based, as in redis-ha-N), for cluster administration. */
 function nodeConnection(index: number): Redis {
-  const address = requireEnv('HA_REDIS_NODES', HINT).split(',')[index - 1] ?? '';
+  const address = haNodes()[index - 1] ?? '';
   const colon = address.lastIndexOf(':');
   return new Redis(Number(address.slice(colon + 1)), address.slice(0, colon));
 }
 
-/** A master other than HA node `index`. */
-async function otherMaster(cluster: Cluster, index: number): Promise<{ node: string; index: number }> {
-  const ports = requireEnv('HA_REDIS_NODES', HINT)
-    .split(',')
-    .map((n) => Number(n.split(':')[1]));
-  const masters = (await cluster.cluster('SLOTS')).map(([, , owner]) => ports.indexOf(owner?.[1] ?? -1) + 1);
+/** The redis-ha-N number of a master other than redis-ha-`index`. */
+async function otherMaster(cluster: Cluster, index: number): Promise<number> {
+  const masters = (await cluster.cluster('SLOTS')).map(([, , owner]) => haIndexOf(owner?.[1] ?? -1));
   const other = masters.find((i) => i > 0 && i !== index);
   assert.ok(other, 'another master serves slots');
-  return { node: `redis-ha-${other}`, index: other };
+  return other;
 }
+
+const refreshSlots = (cluster: Cluster): Promise<void> =>
+  new Promise((resolve) => cluster.refreshSlotsCache(() => resolve()));
 
 /** Hands an empty slot from one master to another, as a reshard does (both sides told, as redis-cli does). */
 async function moveEmptySlot(slot: number, from: Redis, to: Redis): Promise<void> {
@@ -214,24 +219,27 @@ async function moveEmptySlot(slot: number, from: Redis, to: Redis): Promise<void
 
 test('results are written when a slot moved to another master since the client last looked', async () => {
   const cluster = asCluster(redis);
-  const slotOf = async (ticket: string): Promise<number> =>
-    Number(await cluster.cluster('KEYSLOT', keys.result(ticket)));
   // Two tickets whose result keys are in two slots of one master, the first slot empty so it can move.
   const master = await masterOf(cluster, keys.result(ulid()));
+  const target = await otherMaster(cluster, master.index);
   const from = nodeConnection(master.index);
-  const to = nodeConnection((await otherMaster(cluster, master.index)).index);
-  const ticketOnMaster = async (admits: (slot: number) => Promise<boolean>): Promise<PurchaseEntry> => {
+  const to = nodeConnection(target);
+  const onMaster = async (
+    admits: (slot: number) => Promise<boolean>,
+  ): Promise<{ entry: PurchaseEntry; slot: number }> => {
     for (;;) {
       const ticket = ulid();
-      const onMaster = (await masterOf(cluster, keys.result(ticket))).node === master.node;
-      if (onMaster && (await admits(await slotOf(ticket)))) return { ticket, userId: 200, acceptedAt: 0 };
+      const { node, slot } = await masterOf(cluster, keys.result(ticket));
+      if (node === master.node && (await admits(slot)))
+        return { entry: { ticket, userId: 200, acceptedAt: 0 }, slot };
     }
   };
-  const first = await ticketOnMaster(async (s) => Number(await from.cluster('COUNTKEYSINSLOT', s)) === 0);
-  const slot = await slotOf(first.ticket);
-  const second = await ticketOnMaster((s) => Promise.resolve(s !== slot));
   try {
-    await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve())); // the map before the move
+    const { entry: first, slot } = await onMaster(
+      async (s) => Number(await from.cluster('COUNTKEYSINSLOT', s)) === 0,
+    );
+    const { entry: second } = await onMaster((s) => Promise.resolve(s !== slot));
+    await refreshSlots(cluster); // the map before the move
     await moveEmptySlot(slot, from, to);
     try {
       // The consumer writes both at once; only the first one's slot moved. Retried as the consumer retries.
@@ -267,7 +275,7 @@ test('results are written when a slot moved to another master since the client l
     } finally {
       await to.del(keys.result(first.ticket));
       await moveEmptySlot(slot, to, from); // the slot goes home
-      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      await refreshSlots(cluster);
       await cluster.del(keys.result(second.ticket));
     }
   } finally {
