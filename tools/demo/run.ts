@@ -1,9 +1,10 @@
 // The demo's run, step by step, on the local cluster: the schema; `helm upgrade --install` of the chart
 // (operator x2 with leader election, front door x2, CRD, RBAC) with the images built here; the event's
 // namespace and connection Secret (the single-node engines, or with --ha the HA profile's); a SeckillEvent
-// built from examples/ (a unique name per run, the window opening in a few seconds) applied with kubectl; once it is Active and its consumer pods are Ready, the
-// sale at the front door's Service (sale.ts: the load, the chaos actions, the drain, the invariants); the
-// report; then the event deleted and the release uninstalled, or all left running with --keep-running.
+// built from examples/ (a unique name per run, the window opening in a few seconds) applied with kubectl;
+// once it is Active and its consumer pods are Ready, the sale at the front door's Service (sale.ts: the
+// load, the chaos actions, the drain, the invariants); the report; then the event deleted and the release
+// uninstalled, or all left running with --keep-running.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
