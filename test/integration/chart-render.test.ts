@@ -381,6 +381,7 @@ test('the schema and the chart refuse bad values with a message naming the value
       /leaderElection\.enabled must be true when operator\.replicaCount > 1/,
     ],
     ['api.terminationGracePeriodSeconds=20', /api\.terminationGracePeriodSeconds \(20\) must exceed/],
+    ['api.lameDuckMs=25000', /api\.lameDuckMs \(25000\) must be below api\.shutdownGraceMs \(25000\)/],
     ['auth.mode=oidc', /\/auth\/mode': value must be one of 'jwt', 'none'/],
     [
       'auth.jwksUrl=ftp://id.example.com/jwks',

@@ -16,6 +16,8 @@ test('config: defaults are real and documented', () => {
   assert.equal(c.httpPort, 8080);
   assert.deepEqual(c.batch, { size: 100, maxFlush: 1000, intervalMs: 5, workers: 8, buffer: 10_000 });
   assert.equal(c.throttleMs, 0);
+  assert.equal(c.shutdownGraceMs, 25_000);
+  assert.equal(c.lameDuckMs, 2000, 'the drain starts with a lame duck');
   assert.equal(c.producerMode, 'batched');
   assert.equal(c.kafkaIdempotent, false, 'kafkajs idempotence can ack a batch it never stored');
   assert.equal(c.auth.mode, 'jwt');
@@ -87,10 +89,14 @@ test('config: every bad variable is reported at once, by name', () => {
   );
 });
 
-test('config: cross-variable checks (buffer >= size, brokers are host:port)', () => {
+test('config: cross-variable checks (buffer >= size, brokers are host:port, lame duck inside the drain)', () => {
   assert.throws(
     () => readApiConfig(new EnvReader({ ...base, BATCH_SIZE: '100', BATCH_BUFFER: '10' })),
     /BATCH_BUFFER \(10\) must be >= BATCH_SIZE \(100\)/,
   );
   assert.throws(() => readApiConfig(new EnvReader({ ...base, KAFKA_BROKERS: 'kafka' })), /host:port/);
+  assert.throws(
+    () => readApiConfig(new EnvReader({ ...base, SHUTDOWN_GRACE_MS: '1000', LAME_DUCK_MS: '1000' })),
+    /LAME_DUCK_MS \(1000\) must be below SHUTDOWN_GRACE_MS \(1000\)/,
+  );
 });

@@ -96,6 +96,7 @@ function purchaseDeps(auth: AuthConfig | undefined): ServerDeps {
     metrics,
     registry,
     ready: () => true,
+    closeAfterAnswer: () => false,
     log,
   };
 }

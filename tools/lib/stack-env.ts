@@ -115,6 +115,8 @@ export function apiConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
     throttleMs: 0,
     catalogRefreshMs: 200,
     shutdownGraceMs: 10_000,
+    // Short: most tests stop the app; test/integration/api-shutdown.test.ts sets its own.
+    lameDuckMs: 100,
     producerMode: 'batched',
     kafkaIdempotent: false,
     kafkaRetries: 3,

@@ -67,7 +67,10 @@ export class ApiApp {
   private readonly server: Server;
   private readonly log: Logger;
   private producerConnected = false;
+  /** Stopping: readiness false, every answer closes its connection (the lame duck, then the drain). */
   private draining = false;
+  /** Past the lame duck: new purchases are refused (503). */
+  private refusing = false;
   private stopping: Promise<void> | undefined;
 
   // The front door's composition root: every part built and wired here, top to bottom, so the wiring
@@ -123,7 +126,7 @@ export class ApiApp {
       throttle: new UserThrottle(config.throttleMs),
       limits,
       newTicket: () => ulid(),
-      accepting: () => !this.draining,
+      accepting: () => !this.refusing,
     });
     this.server = createApiServer(
       {
@@ -133,6 +136,7 @@ export class ApiApp {
         metrics,
         registry: this.registry,
         ready: () => this.ready(),
+        closeAfterAnswer: () => this.draining,
         log,
       },
       config.http,
@@ -176,8 +180,9 @@ export class ApiApp {
   }
 
   /**
-   * Graceful stop: readiness false, new purchases 503, the Batcher flushed (every waiting buyer answered),
-   * HTTP connections closed, then Kafka and Redis disconnected. Idempotent.
+   * Graceful stop: readiness false; the lame duck (LAME_DUCK_MS: purchases still served, every answer
+   * closes its connection); then new purchases 503, the Batcher flushed (every waiting buyer answered),
+   * HTTP connections closed, Kafka and Redis disconnected. Idempotent.
    */
   stop(): Promise<void> {
     this.stopping ??= this.drain();
@@ -186,6 +191,13 @@ export class ApiApp {
 
   private async drain(): Promise<void> {
     this.draining = true;
+    // Keep-alive clients (a load balancer's upstream pool, the load generator) hold connections to this
+    // process after the endpoints dropped it. Closing an idle one races with the request its client is
+    // writing on it, which that client sees as a reset with no answer (22 of them when the HA chaos run
+    // deleted a front-door pod). In the lame duck each connection ends after its next answer instead, and
+    // its client reconnects elsewhere; only connections idle all that time are closed below.
+    if (this.config.lameDuckMs > 0) await sleep(this.config.lameDuckMs);
+    this.refusing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     await this.sink.close();

@@ -48,6 +48,8 @@ export interface ApiConfig {
   throttleMs: number;
   catalogRefreshMs: number;
   shutdownGraceMs: number;
+  /** The start of the drain during which purchases are still served and every answer closes its connection. */
+  lameDuckMs: number;
   producerMode: ProducerMode;
   /** kafkajs idempotent producer (off by default: app.ts createProducer says why). */
   kafkaIdempotent: boolean;
@@ -128,6 +130,7 @@ export function readApiConfig(env: EnvReader = new EnvReader()): ApiConfig {
     throttleMs: env.int('THROTTLE_MS', 0, 0, 3_600_000),
     catalogRefreshMs: env.int('CATALOG_REFRESH_MS', 1000, 50, 600_000),
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 25_000, 100, 3_600_000),
+    lameDuckMs: env.int('LAME_DUCK_MS', 2000, 0, 600_000),
     producerMode: env.oneOf('PRODUCER_MODE', PRODUCER_MODES, 'batched'),
     // false: kafkajs' idempotent producer can acknowledge a batch it never stored (app.ts createProducer).
     kafkaIdempotent: env.oneOf('KAFKA_IDEMPOTENT', ['true', 'false'], 'false') === 'true',
@@ -144,6 +147,11 @@ export function readApiConfig(env: EnvReader = new EnvReader()): ApiConfig {
   for (const broker of config.kafkaBrokers) {
     if (!/^[^\s:/]+:\d{1,5}$/.test(broker))
       problems.push(`KAFKA_BROKERS entries must be host:port, got "${broker}"`);
+  }
+  if (config.lameDuckMs >= config.shutdownGraceMs) {
+    problems.push(
+      `LAME_DUCK_MS (${config.lameDuckMs}) must be below SHUTDOWN_GRACE_MS (${config.shutdownGraceMs}): it is the drain's first part`,
+    );
   }
   if ((config.batch.maxFlush ?? config.batch.size) < config.batch.size) {
     problems.push(`BATCH_MAX_FLUSH (${config.batch.maxFlush}) must be >= BATCH_SIZE (${config.batch.size})`);

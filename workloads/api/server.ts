@@ -37,6 +37,8 @@ export interface ServerDeps {
   metrics: ApiMetrics;
   registry: Registry;
   ready: () => boolean;
+  /** True while stopping: every answer says `connection: close` and ends its connection. */
+  closeAfterAnswer: () => boolean;
   log: Logger;
 }
 
@@ -303,6 +305,7 @@ export function createApiServer(deps: ServerDeps, limits: HttpLimits): Server {
       connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
     },
     (req, res) => {
+      if (deps.closeAfterAnswer()) res.setHeader('connection', 'close');
       const url = req.url ?? '/';
       const method = req.method;
       if (method === 'POST' && url === PURCHASE_PATH) {

@@ -122,6 +122,9 @@ podAntiAffinity:
 {{- if and $v.api.autoscaling.enabled (gt (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) }}
 {{- fail (printf "api.autoscaling.minReplicas (%d) must be <= api.autoscaling.maxReplicas (%d)" (int $v.api.autoscaling.minReplicas) (int $v.api.autoscaling.maxReplicas)) }}
 {{- end }}
+{{- if ge (int $v.api.lameDuckMs) (int $v.api.shutdownGraceMs) }}
+{{- fail (printf "api.lameDuckMs (%d) must be below api.shutdownGraceMs (%d): the lame duck is the drain's first part" (int $v.api.lameDuckMs) (int $v.api.shutdownGraceMs)) }}
+{{- end }}
 {{- $apiDrain := add (int $v.api.preStopSleepSeconds) (div (int $v.api.shutdownGraceMs) 1000) }}
 {{- if le (int $v.api.terminationGracePeriodSeconds) (int $apiDrain) }}
 {{- fail (printf "api.terminationGracePeriodSeconds (%d) must exceed api.preStopSleepSeconds + api.shutdownGraceMs/1000 (%d), or SIGKILL cuts the drain short" (int $v.api.terminationGracePeriodSeconds) (int $apiDrain)) }}
