@@ -196,6 +196,7 @@ export class ApiApp {
     // writing on it, which that client sees as a reset with no answer (22 of them when the HA chaos run
     // deleted a front-door pod). In the lame duck each connection ends after its next answer instead, and
     // its client reconnects elsewhere; only connections idle all that time are closed below.
+    this.log.info('stopping: lame duck, then the drain', { lameDuckMs: this.config.lameDuckMs });
     if (this.config.lameDuckMs > 0) await sleep(this.config.lameDuckMs);
     this.refusing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
