@@ -9,7 +9,7 @@ import { decodeBatch, type PurchaseBatch } from '../../workloads/shared/kafka/co
 import { createLogger } from '../../workloads/shared/log.js';
 import { signBuyerToken, stackJwtSecret } from '../../tools/lib/buyer-tokens.js';
 import { uniqueName } from '../../tools/lib/stack-env.js';
-import { createSale } from './sale.js';
+import { createSale } from '../../tools/lib/sale.js';
 
 export const quietLog = createLogger({ test: 'api' }, 'error');
 

@@ -21,7 +21,7 @@ import { stackEnv } from '../../tools/lib/stack-env.js';
 import { waitFor } from '../../tools/lib/wait.js';
 import { Child } from '../helpers/child-process.js';
 import { stackConsumer } from '../helpers/consumer.js';
-import { createSale } from '../helpers/sale.js';
+import { createSale } from '../../tools/lib/sale.js';
 
 const log = createLogger({ test: 'durable-claims' }, 'error');
 const redis = createRedis(stackEnv.redisUrl(), 'test-durable');

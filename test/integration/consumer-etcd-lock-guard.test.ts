@@ -7,7 +7,7 @@ import { createEtcdLockGuard } from '../../workloads/consumer/etcd-lock-guard.js
 import { createRedis } from '../../workloads/shared/redis/client.js';
 import { type Outcome } from '../../workloads/shared/outcomes.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
-import { createSale } from '../helpers/sale.js';
+import { createSale } from '../../tools/lib/sale.js';
 import { requireEnv, stackEnv } from '../../tools/lib/stack-env.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'test-etcd-guard');

@@ -16,7 +16,7 @@ import { checkInvariants, readLedger } from '../../workloads/consumer/invariants
 import { reconcile } from '../../workloads/consumer/reconcile.js';
 import { waitFor } from '../../tools/lib/wait.js';
 import { stackConsumer } from '../helpers/consumer.js';
-import { createSale } from '../helpers/sale.js';
+import { createSale } from '../../tools/lib/sale.js';
 import { stackEnv } from '../../tools/lib/stack-env.js';
 
 const log = createLogger({ test: 'consumer-flow' }, 'warn');

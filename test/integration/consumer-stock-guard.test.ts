@@ -6,7 +6,7 @@ import { luaGuard } from '../../workloads/consumer/stock-guard.js';
 import { keys } from '../../workloads/shared/keys.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
-import { createSale } from '../helpers/sale.js';
+import { createSale } from '../../tools/lib/sale.js';
 import { stackEnv } from '../../tools/lib/stack-env.js';
 
 const redis = createRedis(stackEnv.redisUrl(), 'test-claim');

@@ -22,7 +22,7 @@ import { CHART, parseManifests, readRepoFile, runOk, type RenderedObject } from 
 import { Cleanup } from '../helpers/cleanup.js';
 import { waitGone, waitStatus } from '../helpers/kube.js';
 import { eventBody, installCrd, iso, kubeConfig } from '../helpers/operator-kube.js';
-import { createSale } from '../helpers/sale.js';
+import { createSale } from '../../tools/lib/sale.js';
 
 type Component = 'operator' | 'api' | 'consumer';
 const COMPONENTS: Component[] = ['operator', 'api', 'consumer'];

@@ -10,13 +10,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { ApiApp } from '../../workloads/api/app.js';
-import { preloadEvent } from '../../workloads/shared/catalog.js';
-import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { createLogger } from '../../workloads/shared/log.js';
 import { createRedis } from '../../workloads/shared/redis/client.js';
-import { withScripts } from '../../workloads/shared/redis/scripts.js';
 import { runOpenLoop } from '../load/open-loop.js';
-import { apiConfig, stackEnv, testKafka, uniqueName } from '../lib/stack-env.js';
+import { createSale } from '../lib/sale.js';
+import { apiConfig, stackEnv, testKafka } from '../lib/stack-env.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -102,30 +100,20 @@ async function oneRun(event: string, lameDuckMs: number, rate: number, stopAfter
   }
 }
 
-async function preload(): Promise<string> {
-  const event = uniqueName('bench-drain');
-  const topic = purchaseTopic(event);
-  const admin = testKafka().admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
-  const redis = createRedis(stackEnv.redisUrl(), 'bench');
-  await preloadEvent(withScripts(redis), {
-    name: event,
-    topic,
-    startMs: Date.now() - 1000,
-    endMs: Date.now() + 3_600_000,
-    products: [{ id: 1, stock: 1_000_000_000, perUserLimit: 2 ** 31 - 1 }],
-  });
-  await redis.quit();
-  return event;
-}
-
 async function main(): Promise<void> {
   const runs = arg('runs', 3);
   const rate = arg('rate', 400);
   const stopAfterS = arg('stop-after', 1.5);
-  const event = await preload();
+  const redis = createRedis(stackEnv.redisUrl(), 'bench');
+  const admin = testKafka().admin();
+  await admin.connect();
+  const { name: event } = await createSale(
+    redis,
+    admin,
+    [{ id: 1, stock: 1_000_000_000, perUserLimit: 2 ** 31 - 1 }],
+    { prefix: 'bench-drain' },
+  );
+  await Promise.all([admin.disconnect(), redis.quit()]);
   console.log(
     `A front door stopped ${stopAfterS} s into an open-loop load of ${rate} purchases/s on keep-alive connections, ${runs} runs each`,
   );

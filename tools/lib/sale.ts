@@ -1,10 +1,11 @@
-// A throwaway sale on the real stack: an event preloaded in Redis and its Kafka topic, with unique names.
+// A throwaway sale on the real stack, for tests and benchmarks: an event preloaded in Redis and its Kafka
+// topic, with unique names.
 import type { Admin } from 'kafkajs';
 import type { RedisClient } from '../../workloads/shared/redis/client.js';
 import { preloadEvent, type EventSpec, type ProductSpec } from '../../workloads/shared/catalog.js';
 import { purchaseTopic } from '../../workloads/shared/kafka/topics.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
-import { uniqueName } from '../../tools/lib/stack-env.js';
+import { uniqueName } from './stack-env.js';
 
 /**
  * A fresh event (window open from a second ago for an hour unless given), its topic first when `admin` is
