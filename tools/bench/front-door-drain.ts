@@ -15,17 +15,14 @@ import { createRedis } from '../../workloads/shared/redis/client.js';
 import { runOpenLoop } from '../load/open-loop.js';
 import { createSale } from '../lib/sale.js';
 import { apiConfig, stackEnv, testKafka } from '../lib/stack-env.js';
+import { positiveArg } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
-
+/** Without, then with the lame duck (the default LAME_DUCK_MS). */
 const LAME_DUCKS_MS = [0, 2000];
+const variantName = (lameDuckMs: number): string =>
+  lameDuckMs === 0 ? 'no lame duck' : `lame duck ${lameDuckMs} ms`;
 
-/** The child: one front door, stopped on 'stop'; reports its port, then 'stopped'. */
+/** The child: one front door that reports its port and stops (then exits) on 'stop'. */
 async function serveChild(lameDuckMs: number): Promise<void> {
   const config = apiConfig({ lameDuckMs, shutdownGraceMs: 20_000 });
   config.auth = { ...config.auth, mode: 'none' }; // the drain is measured here, not token checks
@@ -33,7 +30,7 @@ async function serveChild(lameDuckMs: number): Promise<void> {
   const port = await app.start();
   process.send?.({ port });
   process.on('message', (msg: unknown) => {
-    if (msg === 'stop') void app.stop().then(() => process.send?.('stopped', () => process.exit(0)));
+    if (msg === 'stop') void app.stop().then(() => process.exit(0));
   });
 }
 
@@ -101,9 +98,9 @@ async function oneRun(event: string, lameDuckMs: number, rate: number, stopAfter
 }
 
 async function main(): Promise<void> {
-  const runs = arg('runs', 3);
-  const rate = arg('rate', 400);
-  const stopAfterS = arg('stop-after', 1.5);
+  const runs = positiveArg('runs', 3);
+  const rate = positiveArg('rate', 400);
+  const stopAfterS = positiveArg('stop-after', 1.5);
   const redis = createRedis(stackEnv.redisUrl(), 'bench');
   const admin = testKafka().admin();
   await admin.connect();
@@ -120,22 +117,20 @@ async function main(): Promise<void> {
   console.log(
     '   variant            run  202 accepted  503  reset (no answer)  refused (listener closed)  timeout  other',
   );
-  const totals = new Map<number, number>();
   const results: Record<string, RunFigures[]> = {};
   for (const lameDuckMs of LAME_DUCKS_MS) {
-    const name = lameDuckMs === 0 ? 'no lame duck' : `lame duck ${lameDuckMs} ms`;
-    results[name] = [];
+    const runsOf: RunFigures[] = (results[variantName(lameDuckMs)] = []);
     for (let run = 1; run <= runs; run++) {
       const f = await oneRun(event, lameDuckMs, rate, stopAfterS);
-      results[name].push(f);
-      totals.set(lameDuckMs, (totals.get(lameDuckMs) ?? 0) + f.reset);
+      runsOf.push(f);
       console.log(
-        `   ${name.padEnd(18)} ${String(run).padStart(3)}  ${String(f.accepted).padStart(12)}  ${String(f.unavailable).padStart(3)}  ${String(f.reset).padStart(17)}  ${String(f.refused).padStart(25)}  ${String(f.timeout).padStart(7)}  ${String(f.other).padStart(5)}`,
+        `   ${variantName(lameDuckMs).padEnd(18)} ${String(run).padStart(3)}  ${String(f.accepted).padStart(12)}  ${String(f.unavailable).padStart(3)}  ${String(f.reset).padStart(17)}  ${String(f.refused).padStart(25)}  ${String(f.timeout).padStart(7)}  ${String(f.other).padStart(5)}`,
       );
     }
   }
-  const before = totals.get(0) ?? 0;
-  const after = totals.get(LAME_DUCKS_MS[1] ?? 0) ?? 0;
+  const resets = (lameDuckMs: number): number =>
+    (results[variantName(lameDuckMs)] ?? []).reduce((sum, f) => sum + f.reset, 0);
+  const [before, after] = LAME_DUCKS_MS.map(resets) as [number, number];
   console.log(
     `   resets per stop: ${(before / runs).toFixed(1)} without, ${(after / runs).toFixed(1)} with the lame duck` +
       (after > 0 ? ` (${(before / after).toFixed(1)}x fewer)` : ''),

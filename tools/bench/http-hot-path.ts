@@ -40,6 +40,7 @@ import {
   type ModeResult,
   type Results,
 } from './http-hot-path-report.js';
+import { positiveArg } from './args.js';
 
 const HTTP_LIMITS = {
   headersTimeoutMs: 5000,
@@ -155,13 +156,6 @@ function child(mode: Mode, auth: AuthConfig | undefined): void {
 
 // ---------------------------------------------------------------- client (this process)
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
-
 /** --modes a,b,c (in the order of MODES), or every mode. */
 function selectedModes(): Mode[] {
   const i = process.argv.indexOf('--modes');
@@ -213,10 +207,10 @@ async function run(
 }
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 3);
-  const rounds = arg('rounds', 3);
-  const connections = arg('connections', 64);
-  const buyers = arg('buyers', 1000);
+  const seconds = positiveArg('seconds', 3);
+  const rounds = positiveArg('rounds', 3);
+  const connections = positiveArg('connections', 64);
+  const buyers = positiveArg('buyers', 1000);
   const modes = selectedModes();
   const json = process.argv.includes('--json');
   const say = json ? console.error : console.log;

@@ -20,13 +20,7 @@ import { createRedis } from '../../workloads/shared/redis/client.js';
 import { withScripts } from '../../workloads/shared/redis/scripts.js';
 import { apiConfig, testKafka, uniqueName } from '../lib/stack-env.js';
 import { load, purchaseRequest } from './http-load.js';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
+import { positiveArg } from './args.js';
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
@@ -149,9 +143,9 @@ async function endpoint(
 }
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 5);
-  const connections = arg('connections', 256);
-  const products = arg('products', 1);
+  const seconds = positiveArg('seconds', 5);
+  const connections = positiveArg('connections', 256);
+  const products = positiveArg('products', 1);
   const topic = uniqueName('bench-produce');
   await createTopic(topic);
 
